@@ -1,0 +1,95 @@
+package org.keepstore.core;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * The SPI every storage backend implements (SPEC §8). A volume stores blocks by hash and knows
+ * nothing of other volumes, of HTTP, of signatures or of storage classes: the engine
+ * ({@link KeepStore}) decides where to read and write and verifies every byte; the volume only
+ * keeps bytes and their modification times durably.
+ *
+ * <p>Implementations must be safe for concurrent use. Missing blocks are reported with
+ * {@link BlockNotFoundException}; a backend that cannot be reached or times out throws a
+ * {@link KeepException} with status 503; other failures are plain {@link IOException}s (500).
+ * Hashes passed in are always valid 32-hex strings.
+ */
+public interface Volume extends AutoCloseable {
+
+    /**
+     * A stable identifier of the underlying storage, shared by every server that sees the same
+     * storage (e.g. the same bucket), so {@code keep-balance} can tell when two mounts are one.
+     */
+    String deviceId();
+
+    /**
+     * Opens the stored copy of a block for reading. The bytes are not verified here.
+     *
+     * @throws BlockNotFoundException if the block is absent or only in trash
+     */
+    StoredBlock open(String hash) throws IOException;
+
+    /**
+     * Stores a block atomically: readers (and a crash at any moment) see either the previous
+     * state or the whole new block, never a part of it. Replaces an existing copy. Sets the
+     * block's mtime to the context clock's now. Returns only once the data is durable.
+     *
+     * @param data the block, from {@code position()} to {@code limit()}; not modified, and its
+     *             position may be changed only on a duplicate
+     * @throws VolumeFullException when there is no room
+     */
+    void write(String hash, ByteBuffer data) throws IOException;
+
+    /**
+     * Sets the block's mtime to now.
+     *
+     * @throws BlockNotFoundException if the block is absent (trashed counts as absent)
+     */
+    void touch(String hash) throws IOException;
+
+    /**
+     * The block's mtime in nanoseconds since the Unix epoch, as precise as the backend keeps it.
+     *
+     * @throws BlockNotFoundException if the block is absent (trashed counts as absent)
+     */
+    long mtimeNanos(String hash) throws IOException;
+
+    /**
+     * Moves the block to trash with deadline now + trash lifetime, after which
+     * {@link #emptyTrash()} deletes it; with a zero trash lifetime the block is deleted at once
+     * (or, where the driver considers that unsafe, refused with a {@link KeepException}).
+     * The engine has already checked the signature-TTL rule; a driver with its own race
+     * windows may refuse on top of that.
+     *
+     * @throws BlockNotFoundException if the block is absent
+     */
+    void trash(String hash) throws IOException;
+
+    /**
+     * Restores a trashed block (the most recently trashed copy, if there are several) and sets
+     * its mtime to now.
+     *
+     * @throws BlockNotFoundException if there is no trashed copy
+     */
+    void untrash(String hash) throws IOException;
+
+    /**
+     * Permanently deletes trashed blocks whose deadline has passed. Touches nothing else.
+     */
+    EmptyTrashResult emptyTrash() throws IOException;
+
+    /**
+     * Streams every non-trashed block whose hash starts with {@code prefix} (may be empty) to
+     * {@code sink}, in no particular order. Never lists partial writes or temporary files.
+     * Throws if listing fails midway, so the caller can mark the index incomplete.
+     */
+    void index(String prefix, IndexSink sink) throws IOException;
+
+    /** Free/used figures for {@code /status.json}. Must not throw for a reachable volume. */
+    VolumeStatus status();
+
+    /** Releases clients, threads and file handles. */
+    @Override
+    default void close() throws IOException {
+    }
+}
