@@ -8,28 +8,24 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.io.TempDir;
 import org.keepstore.core.BlobSigner;
 import org.keepstore.core.BufferPool;
 import org.keepstore.core.KeepStore;
 import org.keepstore.core.Locator;
+import org.keepstore.core.MemoryVolume;
 import org.keepstore.core.Mount;
 import org.keepstore.core.VolumeContext;
-import org.keepstore.core.VolumeDriver;
 import org.keepstore.core.VolumeMetrics;
 import org.keepstore.server.http.KeepHttpServer;
 
@@ -64,12 +60,9 @@ class InProcessServerTest extends KeepProtocolContract {
         }
     }
 
-    @TempDir
-    Path tmp;
-
     private final List<AutoCloseable> cleanup = new ArrayList<>();
     private final MovableClock engineClock = new MovableClock();
-    private Path[] roots;
+    private final List<MemoryVolume> volumes = new ArrayList<>();
     private TestHttp http;
 
     @Override
@@ -78,19 +71,28 @@ class InProcessServerTest extends KeepProtocolContract {
     }
 
     @Override
-    Path volumeRoot(int i) {
-        return roots[i];
+    int corruptStoredCopies(String hash, byte[] corrupted) {
+        int n = 0;
+        for (MemoryVolume volume : volumes) {
+            if (volume.contains(hash)) {
+                volume.putRaw(hash, corrupted);
+                n++;
+            }
+        }
+        return n;
     }
 
-    /** A server over fresh directory volumes; returns its client. */
+    /** A server over fresh memory volumes; returns its client. */
     TestHttp startServer(String name, Clock clock, boolean trashEnabled, String adminToken, int maxBuffers,
-                         int maxRequests, Path... volumeRoots) throws Exception {
+                         int maxRequests, int volumeCount) throws Exception {
         List<Mount> mounts = new ArrayList<>();
         VolumeContext context = new VolumeContext(Clock.systemUTC(), Duration.ofDays(1), TTL, VolumeMetrics.NONE);
-        for (Path root : volumeRoots) {
-            Files.createDirectories(root);
-            mounts.add(Mount.of(Mount.uuidFor(root.toString()),
-                    VolumeDriver.forName("Directory").create(Map.of("Root", root.toString()), context)));
+        for (int i = 0; i < volumeCount; i++) {
+            MemoryVolume volume = new MemoryVolume(name + "-" + i, context);
+            if (name.equals("main")) {
+                volumes.add(volume);
+            }
+            mounts.add(Mount.of(Mount.uuidFor(name + "-" + i), volume));
         }
         KeepStore store = new KeepStore(mounts, new BufferPool(maxBuffers),
                 new KeepStore.Options(clock, TTL, trashEnabled));
@@ -110,8 +112,7 @@ class InProcessServerTest extends KeepProtocolContract {
 
     @BeforeAll
     void start() throws Exception {
-        roots = new Path[]{tmp.resolve("vol0"), tmp.resolve("vol1")};
-        http = startServer("main", engineClock, true, ADMIN_TOKEN, 8, 0, roots);
+        http = startServer("main", engineClock, true, ADMIN_TOKEN, 8, 0, 2);
     }
 
     @AfterAll
@@ -142,7 +143,7 @@ class InProcessServerTest extends KeepProtocolContract {
 
     @Test
     void neverDeleteMakesDelete405() throws Exception {
-        TestHttp other = startServer("never-delete", Clock.systemUTC(), false, ADMIN_TOKEN, 2, 0, tmp.resolve("nd"));
+        TestHttp other = startServer("never-delete", Clock.systemUTC(), false, ADMIN_TOKEN, 2, 0, 1);
         byte[] data = "keep me".getBytes();
         other.put("/" + TestHttp.md5(data), data);
         assertEquals(405, other.send("DELETE", "/" + TestHttp.md5(data) + "+" + data.length, null,
@@ -151,7 +152,7 @@ class InProcessServerTest extends KeepProtocolContract {
 
     @Test
     void withoutAdminTokenAdminEndpointsRefuseEveryone() throws Exception {
-        TestHttp other = startServer("no-admin", Clock.systemUTC(), true, null, 2, 0, tmp.resolve("na"));
+        TestHttp other = startServer("no-admin", Clock.systemUTC(), true, null, 2, 0, 1);
         assertEquals(401, other.get("/index").status());
         assertEquals(403, other.get("/index", "Authorization", bearer(ADMIN_TOKEN)).status());
         assertEquals(403, other.get("/mounts", "Authorization", bearer("anything")).status());
@@ -159,7 +160,7 @@ class InProcessServerTest extends KeepProtocolContract {
 
     @Test
     void excessRequestsGet503WhileHealthAndMetricsStillAnswer() throws Exception {
-        TestHttp other = startServer("limits", Clock.systemUTC(), true, ADMIN_TOKEN, 1, 2, tmp.resolve("lim"));
+        TestHttp other = startServer("limits", Clock.systemUTC(), true, ADMIN_TOKEN, 1, 2, 1);
         byte[] data = TestHttp.randomBlock(1000, 4);
         String hash = TestHttp.md5(data);
         List<Socket> held = new ArrayList<>();
@@ -181,6 +182,8 @@ class InProcessServerTest extends KeepProtocolContract {
             for (Socket s : held) {
                 s.getOutputStream().write(data, 500, 500);
                 s.getOutputStream().flush();
+            }
+            for (Socket s : held) {
                 assertEquals(200, TestHttp.readResponse(s.getInputStream()).status());
             }
             assertEquals(200, other.get("/status.json").status());
@@ -209,14 +212,9 @@ class InProcessServerTest extends KeepProtocolContract {
         byte[] data = TestHttp.randomBlock(8 * 1024 * 1024, 5);
         String locator = store(data);
         String hash = Locator.parse(locator).hash();
-        for (Path root : roots) {
-            Path file = root.resolve(hash.substring(0, 3)).resolve(hash);
-            if (Files.exists(file)) {
-                byte[] bad = data.clone();
-                bad[bad.length - 1] ^= 1;
-                Files.write(file, bad);
-            }
-        }
+        byte[] bad = data.clone();
+        bad[bad.length - 1] ^= 1;
+        corruptStoredCopies(hash, bad);
         try (Socket s = http.socket()) {
             OutputStream out = s.getOutputStream();
             TestHttp.write(out, "GET /" + locator + " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_TOKEN

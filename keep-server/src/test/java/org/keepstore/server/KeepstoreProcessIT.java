@@ -56,7 +56,15 @@ class KeepstoreProcessIT extends KeepProtocolContract {
     }
 
     @Override
-    Path volumeRoot(int i) {
-        return roots[i];
+    int corruptStoredCopies(String hash, byte[] corrupted) throws Exception {
+        int n = 0;
+        for (Path root : roots) {
+            Path file = root.resolve(hash.substring(0, 3)).resolve(hash);
+            if (Files.exists(file)) {
+                Files.write(file, corrupted);
+                n++;
+            }
+        }
+        return n;
     }
 }

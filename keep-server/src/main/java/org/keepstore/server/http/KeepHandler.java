@@ -404,12 +404,19 @@ final class KeepHandler implements HttpHandler {
             // Clients wait (about a second) for this before sending the body; answer at once.
             HttpContinue.sendContinueResponseBlocking(ex);
         }
-        CountingInputStream body = new CountingInputStream(ex.getInputStream());
+        ClientBody clientBody = new ClientBody(ex.getInputStream());
+        CountingInputStream body = new CountingInputStream(clientBody);
         info.body = body;
         WriteResult result;
         info.waitingThread = Thread.currentThread();
         try {
             result = store.write(locator.hash(), body, contentLength, classes);
+        } catch (IOException e) {
+            if (clientBody.failure != null && !(e instanceof KeepException)) {
+                // The client's body broke off (or was cut by Undertow): the client's fault, not ours.
+                throw KeepException.badRequest("request body ended early: " + clientBody.failure.getMessage());
+            }
+            throw e;
         } finally {
             info.waitingThread = null;
         }
@@ -423,6 +430,35 @@ final class KeepHandler implements HttpHandler {
         }
         headers.put(X_KEEP_CLASSES_CONFIRMED, String.join(", ", confirmed));
         sendText(ex, 200, "text/plain; charset=utf-8", answer + "\n");
+    }
+
+    /** Remembers a failure reading the request body, so it is reported as the client's (400), not ours. */
+    private static final class ClientBody extends java.io.FilterInputStream {
+        volatile IOException failure;
+
+        ClientBody(InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public int read() throws IOException {
+            try {
+                return super.read();
+            } catch (IOException e) {
+                failure = e;
+                throw e;
+            }
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            try {
+                return super.read(b, off, len);
+            } catch (IOException e) {
+                failure = e;
+                throw e;
+            }
+        }
     }
 
     static Set<String> storageClasses(Iterable<String> headerValues) {

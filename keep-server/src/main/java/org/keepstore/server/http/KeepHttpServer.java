@@ -58,6 +58,9 @@ public final class KeepHttpServer implements AutoCloseable {
                 .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
                 .setServerOption(UndertowOptions.ENABLE_HTTP2, false)
                 .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, 300_000)
+                // Block bodies are limited by the engine (413 at byte 64 MiB + 1); pull and trash
+                // lists from keep-balance can be larger than any block.
+                .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, Long.MAX_VALUE)
                 .setHandler(shutdownHandler)
                 .build();
         undertow.start();
