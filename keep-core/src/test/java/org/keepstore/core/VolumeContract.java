@@ -79,6 +79,15 @@ public abstract class VolumeContract {
     }
 
     /**
+     * Whether the volume stamps mtimes with its context's clock, to the nanosecond (directory,
+     * memory). Backends whose server stamps mtimes (S3, Azure) return false; their mtimes are
+     * then only checked to move forward.
+     */
+    protected boolean mtimeIsTheContextClock() {
+        return true;
+    }
+
+    /**
      * Leaves behind what a write interrupted by a crash leaves on this backend (e.g. a temporary
      * file with part of the data). Drivers without such leftovers keep the default, which skips
      * the test that uses it.
@@ -290,6 +299,21 @@ public abstract class VolumeContract {
         long mtimeSeconds = TimeUnit.NANOSECONDS.toSeconds(volume.mtimeNanos(hash));
         // Server-stamped backends may differ from our clock; it must still be "about now".
         assertTrue(Math.abs(mtimeSeconds - before) < 3600, "mtime " + mtimeSeconds + " far from now " + before);
+    }
+
+    @Test
+    void writeTouchAndUntrashStampTheContextClockExactly() throws Exception {
+        Assumptions.assumeTrue(mtimeIsTheContextClock(), "this backend's server stamps mtimes");
+        clock.advance(Duration.ofSeconds(1).plusNanos(123_456_789));
+        String hash = writeRandom(volume, 100);
+        assertEquals(nanos(clock.instant()), volume.mtimeNanos(hash));
+        clock.advance(Duration.ofSeconds(1).plusNanos(1));
+        volume.touch(hash);
+        assertEquals(nanos(clock.instant()), volume.mtimeNanos(hash));
+        volume.trash(hash);
+        clock.advance(Duration.ofSeconds(1).plusNanos(7));
+        volume.untrash(hash);
+        assertEquals(nanos(clock.instant()), volume.mtimeNanos(hash));
     }
 
     @Test
@@ -564,6 +588,10 @@ public abstract class VolumeContract {
         Map<String, Entry> m = new HashMap<>();
         entries.forEach(e -> m.put(e.hash(), e));
         return m;
+    }
+
+    private static long nanos(Instant i) {
+        return i.getEpochSecond() * 1_000_000_000L + i.getNano();
     }
 
     private static byte[] filled(int size, byte value) {

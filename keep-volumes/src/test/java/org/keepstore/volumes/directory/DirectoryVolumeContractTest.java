@@ -17,7 +17,12 @@ class DirectoryVolumeContractTest extends VolumeContract {
     @Override
     protected Volume newVolume(VolumeContext context) throws Exception {
         Path root = Files.createDirectory(temp.resolve("volume" + volumes++));
-        return new DirectoryVolume(root, context);
+        return new DirectoryVolume(root, serialize(), context);
+    }
+
+    /** Whether the volumes under test run with {@code Serialize}. */
+    boolean serialize() {
+        return false;
     }
 
     /** What the reference server leaves when it dies mid-write: a tmp file beside the blocks. */
