@@ -141,6 +141,10 @@ public final class DirectoryVolume implements Volume {
                 throw new BlockNotFoundException(hash);
             }
             try {
+                if (!Files.isRegularFile(blockPath(hash), LinkOption.NOFOLLOW_LINKS)) {
+                    // e.g. a directory where a block should be: opening it "works" on Linux.
+                    throw new IOException("not a regular file: " + blockPath(hash));
+                }
                 // The size from the open file itself, so a concurrent overwrite (a rename) cannot
                 // make size and content disagree.
                 long size = channel.size();

@@ -272,6 +272,17 @@ class DirectoryVolumeLayoutTest {
     }
 
     @Test
+    void aDirectoryInPlaceOfABlockIsAnErrorNotABlock() throws Exception {
+        String hash = md5("xi".getBytes());
+        Files.createDirectories(root.resolve(hash.substring(0, 3)).resolve(hash));
+        try (DirectoryVolume v = open(NOW, Duration.ZERO)) {
+            IOException e = assertThrows(IOException.class, () -> v.open(hash).close());
+            assertFalse(e instanceof BlockNotFoundException);
+            assertEquals(List.of(), indexLines(v, ""));
+        }
+    }
+
+    @Test
     void driverIsFoundByNameAndChecksItsParameters() throws Exception {
         VolumeDriver driver = VolumeDriver.forName("Directory");
         try (Volume v = driver.create(Map.of("Root", root.toString(), "Serialize", true), context(NOW, Duration.ZERO))) {
@@ -298,6 +309,46 @@ class DirectoryVolumeLayoutTest {
             assertEquals(a.deviceId(), a.status().deviceId());
             assertTrue(a.status().bytesFree() > 0);
             assertTrue(a.status().bytesUsed() > 0);
+        }
+    }
+
+    @Test
+    void serializeAllowsOneIoAtATime() throws Exception {
+        String held = plantBlock("kappa", NOW);
+        byte[] data = "lambda".getBytes();
+        DirectoryVolume v = new DirectoryVolume(root, true, context(NOW, Duration.ZERO));
+        java.util.concurrent.atomic.AtomicBoolean written = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread writer = new Thread(() -> {
+            try {
+                v.write(md5(data), ByteBuffer.wrap(data));
+                written.set(true);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        try (StoredBlock reading = v.open(held)) {
+            writer.start();
+            // The writer parks waiting for the I/O slot the open read holds.
+            while (writer.getState() != Thread.State.WAITING) {
+                assertTrue(writer.isAlive(), "writer finished while a read held the volume");
+                Thread.sleep(1);
+            }
+            assertFalse(written.get());
+            assertEquals(5, reading.stream().readAllBytes().length);
+        }
+        writer.join();
+        assertTrue(written.get());
+        assertArrayEquals(data, read(v, md5(data)));
+    }
+
+    @Test
+    void withoutSerializeReadsAndWritesOverlap() throws Exception {
+        String held = plantBlock("mu", NOW);
+        byte[] data = "nu".getBytes();
+        DirectoryVolume v = new DirectoryVolume(root, false, context(NOW, Duration.ZERO));
+        try (StoredBlock reading = v.open(held)) {
+            v.write(md5(data), ByteBuffer.wrap(data)); // would wait forever if serialized
+            assertEquals(2, reading.stream().readAllBytes().length);
         }
     }
 
