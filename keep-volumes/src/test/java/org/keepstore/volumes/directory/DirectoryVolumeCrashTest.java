@@ -91,7 +91,12 @@ class DirectoryVolumeCrashTest {
         reader.start();
         try {
             int seen = 0;
+            // A generous bound so a hung child fails the test instead of hanging the build.
+            long giveUpAt = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
             while (seen < ackTarget) {
+                if (System.nanoTime() > giveUpAt) {
+                    throw new AssertionError("writer made no progress: " + seen + " of " + ackTarget + " writes");
+                }
                 String line = lines.poll(1, TimeUnit.SECONDS);
                 if (line != null) {
                     received.add(line);
