@@ -12,11 +12,8 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -38,6 +35,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.keepstore.core.testing.MutableClock;
 
 /**
  * The behaviour every {@link Volume} driver must show (SPEC §8). A driver's test subclasses this
@@ -58,7 +56,7 @@ public abstract class VolumeContract {
 
     private final List<Volume> opened = new ArrayList<>();
     private final Random random = new Random(20240601L);
-    private SteppingClock clock;
+    private MutableClock clock;
 
     /** The volume of the current test, created fresh (and empty) before each test. */
     protected Volume volume;
@@ -101,11 +99,14 @@ public abstract class VolumeContract {
      * the contract's clock; backends whose server stamps mtimes itself also wait for real time.
      */
     protected void advanceTime(Duration amount) throws Exception {
+        if (amount.isNegative()) {
+            throw new IllegalArgumentException("the contract's clock only moves forward");
+        }
         clock.advance(amount);
     }
 
     /** The clock every volume of this test was given. */
-    protected final Clock clock() {
+    protected final MutableClock clock() {
         return clock;
     }
 
@@ -125,7 +126,7 @@ public abstract class VolumeContract {
     @BeforeEach
     void openFreshVolume() throws Exception {
         // Start from a realistic "now", truncated to whole seconds so deadlines line up.
-        clock = new SteppingClock(Instant.ofEpochSecond(Instant.now().getEpochSecond()));
+        clock = new MutableClock(Instant.ofEpochSecond(Instant.now().getEpochSecond()));
         volume = openVolume(TRASH_LIFETIME);
     }
 
@@ -306,14 +307,14 @@ public abstract class VolumeContract {
         Assumptions.assumeTrue(mtimeIsTheContextClock(), "this backend's server stamps mtimes");
         clock.advance(Duration.ofSeconds(1).plusNanos(123_456_789));
         String hash = writeRandom(volume, 100);
-        assertEquals(nanos(clock.instant()), volume.mtimeNanos(hash));
+        assertEquals(clock.nanos(), volume.mtimeNanos(hash));
         clock.advance(Duration.ofSeconds(1).plusNanos(1));
         volume.touch(hash);
-        assertEquals(nanos(clock.instant()), volume.mtimeNanos(hash));
+        assertEquals(clock.nanos(), volume.mtimeNanos(hash));
         volume.trash(hash);
         clock.advance(Duration.ofSeconds(1).plusNanos(7));
         volume.untrash(hash);
-        assertEquals(nanos(clock.instant()), volume.mtimeNanos(hash));
+        assertEquals(clock.nanos(), volume.mtimeNanos(hash));
     }
 
     @Test
@@ -590,47 +591,9 @@ public abstract class VolumeContract {
         return m;
     }
 
-    private static long nanos(Instant i) {
-        return i.getEpochSecond() * 1_000_000_000L + i.getNano();
-    }
-
     private static byte[] filled(int size, byte value) {
         byte[] b = new byte[size];
         java.util.Arrays.fill(b, value);
         return b;
-    }
-
-    /**
-     * A clock the test moves forward by hand. Kept private to the contract so the suite has no
-     * dependency beyond keep-core itself.
-     */
-    private static final class SteppingClock extends Clock {
-        private volatile Instant now;
-
-        SteppingClock(Instant start) {
-            this.now = start;
-        }
-
-        synchronized void advance(Duration amount) {
-            if (amount.isNegative()) {
-                throw new IllegalArgumentException("the contract clock only moves forward");
-            }
-            now = now.plus(amount);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 }
