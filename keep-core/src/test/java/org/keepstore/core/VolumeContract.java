@@ -63,7 +63,9 @@ public abstract class VolumeContract {
 
     /**
      * A new, empty volume using {@code context} (its clock, trash lifetime and metrics). Called
-     * at least once per test; every call must return a volume over storage no earlier call used.
+     * at least once per test (before it) and again by tests that need another trash lifetime;
+     * every call must return a volume over storage no earlier call used (a new directory,
+     * bucket, container or key prefix). The contract closes every volume after the test.
      */
     protected abstract Volume newVolume(VolumeContext context) throws Exception;
 
@@ -96,7 +98,9 @@ public abstract class VolumeContract {
 
     /**
      * Moves time forward by {@code amount} (always at least one second). The default moves only
-     * the contract's clock; backends whose server stamps mtimes itself also wait for real time.
+     * the contract's clock. A backend whose server stamps mtimes itself overrides this to call
+     * {@code super.advanceTime(amount)} and then sleep just over one second of real time, so the
+     * server's next timestamp differs from its last (the contract never needs more real time).
      */
     protected void advanceTime(Duration amount) throws Exception {
         if (amount.isNegative()) {
