@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -76,6 +77,14 @@ public final class KeepStore implements AutoCloseable {
     private final Options options;
     /** Runs the extra writes when a block goes to several mounts at once. */
     private final ExecutorService writers;
+    /**
+     * "mountUuid/hash" of copies recently found corrupt. Reads try those mounts last, so a
+     * large block whose first copy is corrupt (detected only after part of it was sent) can
+     * be served whole from another mount on the client's retry. Bounded; a write of the block
+     * to that mount clears its entry.
+     */
+    private final Set<String> knownCorrupt = ConcurrentHashMap.newKeySet();
+    private static final int KNOWN_CORRUPT_LIMIT = 10_000;
 
     /**
      * @param mounts  the mounts, in configuration order; UUIDs must be distinct
@@ -259,8 +268,9 @@ public final class KeepStore implements AutoCloseable {
         }
 
         // Existing copies: an identical one counts (after a touch), a different but intact one
-        // is a collision (write nowhere), a corrupt one is overwritten below.
+        // is a collision (write nowhere), a corrupt one is overwritten.
         List<Mount> remaining = new ArrayList<>(candidates);
+        List<Mount> corrupt = new ArrayList<>();
         for (Mount m : candidates) {
             if (progress.isSatisfied()) {
                 break;
@@ -268,36 +278,37 @@ public final class KeepStore implements AutoCloseable {
             if (!progress.wants(m)) {
                 continue;
             }
-            if (existingCopyMatches(m, hash, data)) {
-                try {
-                    m.volume().touch(hash);
-                    progress.add(m);
-                    remaining.remove(m);
-                } catch (IOException | RuntimeException e) {
-                    log.warn("write {}: could not touch existing copy on mount {} (volume {}): {}",
-                            hash, m.uuid(), m.deviceId(), e.toString());
+            switch (existingCopy(m, hash, data)) {
+                case IDENTICAL -> {
+                    try {
+                        m.volume().touch(hash);
+                        progress.add(m);
+                        remaining.remove(m);
+                    } catch (IOException | RuntimeException e) {
+                        log.warn("write {}: could not touch existing copy on mount {} (volume {}): {}",
+                                hash, m.uuid(), m.deviceId(), e.toString());
+                    }
+                }
+                case CORRUPT -> corrupt.add(m);
+                case ABSENT, UNREADABLE -> {
                 }
             }
         }
 
         List<Throwable> failures = new ArrayList<>();
+        if (!corrupt.isEmpty()) {
+            // Repair corrupt copies even when other mounts already satisfy the request: left in
+            // place, a corrupt copy early in rendezvous order would spoil reads of large blocks.
+            remaining.removeAll(corrupt);
+            writeWave(hash, data, corrupt, progress, failures);
+        }
         while (!progress.isSatisfied()) {
             List<Mount> wave = progress.nextWave(remaining);
             if (wave.isEmpty()) {
                 break;
             }
             remaining.removeAll(wave);
-            List<Throwable> waveFailures = writeAll(hash, data, wave);
-            for (int i = 0; i < wave.size(); i++) {
-                Throwable failure = waveFailures.get(i);
-                if (failure == null) {
-                    progress.add(wave.get(i));
-                } else {
-                    Mount m = wave.get(i);
-                    log.warn("write {}: mount {} (volume {}) failed: {}", hash, m.uuid(), m.deviceId(), failure.toString());
-                    failures.add(failure);
-                }
-            }
+            writeWave(hash, data, wave, progress, failures);
         }
 
         if (progress.replicas == 0) {
@@ -310,6 +321,23 @@ public final class KeepStore implements AutoCloseable {
             throw KeepException.unavailable(KeepException.VOLUME_UNAVAILABLE, failures.get(0));
         }
         return new WriteResult(Locator.of(hash, data.remaining()), progress.replicas, progress.classesConfirmed);
+    }
+
+    /** Writes to every mount of a wave, counting successes in progress and collecting failures. */
+    private void writeWave(String hash, ByteBuffer data, List<Mount> wave, Replication progress,
+                           List<Throwable> failures) {
+        List<Throwable> results = writeAll(hash, data, wave);
+        for (int i = 0; i < wave.size(); i++) {
+            Mount m = wave.get(i);
+            Throwable failure = results.get(i);
+            if (failure == null) {
+                progress.add(m);
+                knownCorrupt.remove(corruptKey(m, hash));
+            } else {
+                log.warn("write {}: mount {} (volume {}) failed: {}", hash, m.uuid(), m.deviceId(), failure.toString());
+                failures.add(failure);
+            }
+        }
     }
 
     /**
@@ -354,6 +382,9 @@ public final class KeepStore implements AutoCloseable {
         return results;
     }
 
+    /** What a mount holds under the hash of a block being written. */
+    private enum ExistingCopy { ABSENT, IDENTICAL, CORRUPT, UNREADABLE }
+
     /**
      * Whether {@code m} already holds exactly {@code data}. Reads the stored copy through,
      * comparing and hashing it, to tell an intact different block (a collision) from a corrupt
@@ -361,16 +392,16 @@ public final class KeepStore implements AutoCloseable {
      *
      * @throws CollisionException if the stored copy is intact and differs from {@code data}
      */
-    private boolean existingCopyMatches(Mount m, String hash, ByteBuffer data) throws CollisionException {
+    private ExistingCopy existingCopy(Mount m, String hash, ByteBuffer data) throws CollisionException {
         StoredBlock block;
         try {
             block = m.volume().open(hash);
         } catch (BlockNotFoundException e) {
-            return false;
+            return ExistingCopy.ABSENT;
         } catch (IOException | RuntimeException e) {
             log.warn("write {}: could not check for an existing copy on mount {} (volume {}): {}",
                     hash, m.uuid(), m.deviceId(), e.toString());
-            return false;
+            return ExistingCopy.UNREADABLE;
         }
         boolean equal;
         boolean intact;
@@ -399,10 +430,10 @@ public final class KeepStore implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             log.warn("write {}: could not read the existing copy on mount {} (volume {}): {}",
                     hash, m.uuid(), m.deviceId(), e.toString());
-            return false;
+            return ExistingCopy.UNREADABLE;
         }
         if (equal) {
-            return true;
+            return ExistingCopy.IDENTICAL;
         }
         if (intact) {
             log.error("hash collision: mount {} (volume {}) holds different data with hash {}",
@@ -410,7 +441,7 @@ public final class KeepStore implements AutoCloseable {
             throw new CollisionException(hash);
         }
         log.warn("corrupt copy of {} on mount {} (volume {}); it will be overwritten", hash, m.uuid(), m.deviceId());
-        return false;
+        return ExistingCopy.CORRUPT;
     }
 
     /** Tracks which requested classes are satisfied and what was stored where. */
@@ -509,14 +540,18 @@ public final class KeepStore implements AutoCloseable {
         try (BufferPool.Lease lease = pool.acquire()) {
             boolean corruptSeen = false;
             IOException firstError = null;
-            for (Mount m : rendezvousOrder(hash)) {
+            for (Mount m : readOrder(hash)) {
                 try {
                     return readCopy(m, hash, lease.array(), sink);
                 } catch (BlockNotFoundException e) {
                     // try the next mount
+                } catch (ChecksumException e) {
+                    rememberCorrupt(m, hash);
+                    throw e;
                 } catch (UndeliveredCopy e) {
                     if (e.corrupt) {
                         corruptSeen = true;
+                        rememberCorrupt(m, hash);
                         log.warn("corrupt copy of {} on mount {} (volume {}): {}; trying the next mount",
                                 hash, m.uuid(), m.deviceId(), e.getMessage());
                     } else {
@@ -538,6 +573,29 @@ public final class KeepStore implements AutoCloseable {
             }
             throw new BlockNotFoundException(hash);
         }
+    }
+
+    /** Rendezvous order, except that mounts known to hold a corrupt copy come last. */
+    private List<Mount> readOrder(String hash) {
+        List<Mount> order = rendezvousOrder(hash);
+        if (knownCorrupt.isEmpty()) {
+            return order;
+        }
+        List<Mount> suspect = new ArrayList<>();
+        order.removeIf(m -> knownCorrupt.contains(corruptKey(m, hash)) && suspect.add(m));
+        order.addAll(suspect);
+        return order;
+    }
+
+    private void rememberCorrupt(Mount m, String hash) {
+        if (knownCorrupt.size() >= KNOWN_CORRUPT_LIMIT) {
+            knownCorrupt.clear(); // a crude bound: this is a hint for retries, not a registry
+        }
+        knownCorrupt.add(corruptKey(m, hash));
+    }
+
+    private static String corruptKey(Mount m, String hash) {
+        return m.uuid() + "/" + hash;
     }
 
     /**

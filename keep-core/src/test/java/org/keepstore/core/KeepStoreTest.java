@@ -333,6 +333,17 @@ class KeepStoreTest {
         assertArrayEquals(FOO, first.get(FOO_HASH));
     }
 
+    @Test
+    void corruptCopyIsRepairedEvenWhenAGoodOneExistsElsewhere() throws Exception {
+        KeepStore s = store(mount(1, volume()), mount(2, volume()));
+        List<MemoryVolume> order = inOrder(s, FOO_HASH);
+        order.get(0).putRaw(FOO_HASH, "fox".getBytes(StandardCharsets.US_ASCII));
+        order.get(1).putRaw(FOO_HASH, FOO);
+        WriteResult r = put(s, FOO);
+        assertEquals(2, r.replicas(), "the good copy and the repaired one");
+        assertArrayEquals(FOO, order.get(0).get(FOO_HASH));
+    }
+
     // ---------------------------------------------------------------- storage classes and failures
 
     @Test
@@ -521,6 +532,22 @@ class KeepStoreTest {
         assertEquals(data.length, sink.begunWith);
         assertEquals(2L * KeepStore.READ_CHUNK, sink.bytes.size(), "all but the final chunk went out");
         assertEquals(502, status(() -> s.verify(hash)));
+    }
+
+    @Test
+    void afterACutShortReadTheRetryIsServedFromAGoodCopy() throws Exception {
+        byte[] data = randomBytes(2 * KeepStore.READ_CHUNK + 7, 17);
+        String hash = md5(data);
+        KeepStore s = store(mount(1, volume()), mount(2, volume()));
+        List<MemoryVolume> order = inOrder(s, hash);
+        order.get(0).putRaw(hash, data);
+        order.get(0).corrupt(hash);
+        order.get(1).putRaw(hash, data);
+        assertThrows(ChecksumException.class, () -> s.read(hash, new CapturingSink()));
+        assertArrayEquals(data, get(s, hash), "the known-corrupt mount is tried last");
+        // A write repairs the corrupt copy and the mount is back in its place.
+        put(s, data);
+        assertArrayEquals(data, order.get(0).get(hash));
     }
 
     @Test
