@@ -507,8 +507,8 @@ public final class KeepStore implements AutoCloseable {
 
     /**
      * Streams a block to {@code sink}, verifying it (SPEC §4). Mounts are visited in rendezvous
-     * order; a corrupt copy or error found before the first byte was delivered is logged and the
-     * next mount is tried. Chunk N is delivered only after chunk N+1 was read and hashed, and
+     * order (those recently found to hold a corrupt copy of this block last); a corrupt copy or
+     * error found before the first byte was delivered is logged and the next mount is tried. Chunk N is delivered only after chunk N+1 was read and hashed, and
      * the last chunk only after the whole block's MD5 matched.
      *
      * @return the number of bytes delivered
