@@ -843,6 +843,33 @@ class KeepStoreTest {
         assertTrue(v.contains(FOO_HASH));
     }
 
+    @Test
+    void concurrentWritesAndReadsShareTheBoundedPool() throws Exception {
+        KeepStore s = store(mount(1, volume()), mount(2, volume()), mount(3, volume()));
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(6);
+        try {
+            List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < 6; t++) {
+                int seed = t;
+                done.add(threads.submit(() -> {
+                    for (int i = 0; i < 20; i++) {
+                        byte[] data = randomBytes(1000 + i, seed * 100L + i % 5);
+                        put(s, data);
+                        assertArrayEquals(data, get(s, md5(data)));
+                        assertTrue(pool.inUse() <= pool.maxBuffers());
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : done) {
+                f.get(120, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } finally {
+            threads.shutdownNow();
+        }
+        assertTrue(pool.bytesAllocated() <= (long) pool.maxBuffers() * pool.bufferSize());
+    }
+
     // ---------------------------------------------------------------- index, mounts
 
     @Test
