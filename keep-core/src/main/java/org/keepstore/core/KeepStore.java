@@ -547,6 +547,8 @@ public final class KeepStore implements AutoCloseable {
                     // try the next mount
                 } catch (ChecksumException e) {
                     rememberCorrupt(m, hash);
+                    log.warn("corrupt copy of {} on mount {} (volume {}) found after part of it was sent;"
+                            + " the response ends short", hash, m.uuid(), m.deviceId());
                     throw e;
                 } catch (UndeliveredCopy e) {
                     if (e.corrupt) {
@@ -707,7 +709,6 @@ public final class KeepStore implements AutoCloseable {
             if (!started) {
                 return UndeliveredCopy.corrupt(detail);
             }
-            log.warn("corrupt copy of {} detected after part of it was sent: {}", hash, detail);
             return new ChecksumException(hash);
         }
     }
