@@ -168,7 +168,11 @@ public final class KeepStore implements AutoCloseable {
     // ---------------------------------------------------------------- write
 
     /**
-     * Reads a request body into a pool buffer while hashing it, then stores it (SPEC §5).
+     * Reads a request body into a pool buffer while hashing it, then stores it (SPEC §5): over
+     * writable mounts in rendezvous order, an identical existing copy is touched and counted, a
+     * corrupt one is overwritten, and further mounts are written (several at once when several
+     * classes are pending) until every requested class has a copy and at least one replica
+     * exists. Satisfying only some of the requested classes is a success; the result says which.
      *
      * @param hash           the hash the client claims (from the URL)
      * @param body           the request body
@@ -185,6 +189,8 @@ public final class KeepStore implements AutoCloseable {
         if (contentLength > Locator.MAX_BLOCK_SIZE) {
             throw KeepException.tooLarge();
         }
+        // Refuse an unsatisfiable class before waiting for a buffer and reading the body.
+        requireClassesOffered(hash, storageClasses, mounts.stream().filter(Mount::allowWrite).toList());
         try (BufferPool.Lease lease = pool.acquire()) {
             byte[] buffer = lease.array();
             MessageDigest md5 = md5();
@@ -259,13 +265,8 @@ public final class KeepStore implements AutoCloseable {
         } else {
             candidates = writableOrder(hash);
         }
+        requireClassesOffered(hash, storageClasses, candidates);
         Replication progress = new Replication(storageClasses);
-        for (String wanted : progress.pendingClasses) {
-            if (candidates.stream().noneMatch(m -> m.storageClasses().contains(wanted))) {
-                log.info("write {}: no writable mount offers storage class {}", hash, wanted);
-                throw KeepException.insufficientStorage();
-            }
-        }
 
         // Existing copies: an identical one counts (after a touch), a different but intact one
         // is a collision (write nowhere), a corrupt one is overwritten.
@@ -321,6 +322,20 @@ public final class KeepStore implements AutoCloseable {
             throw KeepException.unavailable(KeepException.VOLUME_UNAVAILABLE, failures.get(0));
         }
         return new WriteResult(Locator.of(hash, data.remaining()), progress.replicas, progress.classesConfirmed);
+    }
+
+    /** 507 unless every requested class is offered by at least one of {@code candidates}. */
+    private static void requireClassesOffered(String hash, Set<String> storageClasses, List<Mount> candidates)
+            throws KeepException {
+        if (storageClasses == null) {
+            return;
+        }
+        for (String wanted : storageClasses) {
+            if (candidates.stream().noneMatch(m -> m.storageClasses().contains(wanted))) {
+                log.info("write {}: no writable mount offers storage class {}", hash, wanted);
+                throw KeepException.insufficientStorage();
+            }
+        }
     }
 
     /** Writes to every mount of a wave, counting successes in progress and collecting failures. */

@@ -402,6 +402,9 @@ class KeepStoreTest {
         assertEquals(507, status(() -> put(s, FOO, "readonly-class")), "offered only by a read-only mount");
         assertEquals(507, status(() -> put(s, FOO, "default", "nonexistent")));
         assertFalse(v.contains(FOO_HASH));
+        CountingZeros body = new CountingZeros(1000);
+        assertEquals(507, status(() -> s.write(FOO_HASH, body, 1000, Set.of("nonexistent"))));
+        assertEquals(0, body.served, "refused before reading the body");
     }
 
     @Test
