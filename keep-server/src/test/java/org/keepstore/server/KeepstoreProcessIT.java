@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class KeepstoreProcessIT extends KeepProtocolContract {
     @TempDir
-    Path tmp;
+    static Path tmp;
 
     private ServerProcess server;
     private TestHttp http;
