@@ -201,8 +201,8 @@ final class KeepHandler implements HttpHandler {
         }
         if (inFlight.incrementAndGet() > maxRequests) {
             inFlight.decrementAndGet();
-            // The body (if any) is not read: close the connection after answering.
-            ex.setPersistent(false);
+            // Any request body is discarded by Undertow after the answer; closing the connection
+            // instead could reset it before the client has read the 503.
             sendText(ex, 503, "text/plain; charset=utf-8", BUSY + "\n");
             return;
         }
@@ -794,8 +794,8 @@ final class KeepHandler implements HttpHandler {
             IoUtils.safeClose(ex.getConnection());
             return;
         }
-        if (ex.getRequestMethod().equalToString("PUT")) {
-            // The body may be unread (e.g. 413 at byte 64 MiB + 1): do not keep reading it.
+        if (status == 413) {
+            // Up to the rest of a huge body is unread: close after answering rather than drain it.
             ex.setPersistent(false);
         }
         ex.getResponseHeaders().remove(Headers.CONTENT_LENGTH);
