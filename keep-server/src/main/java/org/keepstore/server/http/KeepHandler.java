@@ -94,6 +94,7 @@ final class KeepHandler implements HttpHandler {
     private final RequestLog requestLog = new RequestLog();
     private final ObjectMapper json = new ObjectMapper();
     private final ServerMetrics.Gauges gauges;
+    private final DisconnectWatcher disconnectWatcher = new DisconnectWatcher();
 
     KeepHandler(KeepStore store, BlobSigner signer, boolean enforcePermissions, String adminToken,
                 WorkQueue<PullItem> pullQueue, WorkQueue<TrashItem> trashQueue, ServerMetrics metrics,
@@ -152,6 +153,11 @@ final class KeepHandler implements HttpHandler {
                 return KeepHandler.this.maxRequests;
             }
         };
+    }
+
+    /** Stops the helper thread. */
+    void close() {
+        disconnectWatcher.close();
     }
 
     int requestsInFlight() {
@@ -489,7 +495,8 @@ final class KeepHandler implements HttpHandler {
         if (!locator.hasSize() && !locator.hash().equals(Locator.EMPTY_BLOCK_HASH)) {
             throw KeepException.methodNotAllowed();
         }
-        info.waitingThread = Thread.currentThread();
+        // Waiting for a buffer or a volume: if the client leaves meanwhile, give up the place.
+        DisconnectWatcher.Watch watch = disconnectWatcher.watch(ex);
         try {
             if (head) {
                 long size = store.verify(locator.hash());
@@ -511,7 +518,7 @@ final class KeepHandler implements HttpHandler {
             }
             sink.finish();
         } finally {
-            info.waitingThread = null;
+            disconnectWatcher.unwatch(watch);
         }
     }
 
@@ -806,8 +813,11 @@ final class KeepHandler implements HttpHandler {
     private static void abort(HttpServerExchange ex, Throwable cause) {
         log.warn("{} {}: response abandoned: {}", ex.getRequestMethod(),
                 RequestLog.redact(ex.getRequestPath(), null), cause == null ? "" : cause.toString());
+        if (!ex.isResponseStarted()) {
+            // Nothing was sent: record it as "client closed request" (nginx's 499), not as a 200.
+            ex.setStatusCode(499);
+        }
         IoUtils.safeClose(ex.getConnection());
-        ex.setStatusCode(ex.getStatusCode());
         try {
             ex.endExchange();
         } catch (RuntimeException e) {

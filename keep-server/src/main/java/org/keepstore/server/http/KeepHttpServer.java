@@ -93,6 +93,7 @@ public final class KeepHttpServer implements AutoCloseable {
         boolean drained = shutdownHandler.awaitShutdown(Math.max(1, drain.toMillis()));
         undertow.stop();
         undertow = null;
+        handler.close();
         return drained;
     }
 
