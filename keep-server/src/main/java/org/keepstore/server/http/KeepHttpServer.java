@@ -97,9 +97,14 @@ public final class KeepHttpServer implements AutoCloseable {
         return drained;
     }
 
+    /** {@link #shutdown} with a 10-second drain. */
     @Override
-    public void close() throws InterruptedException {
-        shutdown(Duration.ofSeconds(10));
+    public void close() {
+        try {
+            shutdown(Duration.ofSeconds(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Collaborators and settings of a server. */
