@@ -8,7 +8,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -180,8 +179,8 @@ public final class Main {
         } catch (IOException | RuntimeException e) {
             throw new StartupException(spec.driver() + " volume " + spec.label() + ": cannot open (" + e + ")");
         }
-        return new Mount(spec.uuid(), volume, spec.writable(), spec.writable(), spec.replication(),
-                Set.of("default"), 0);
+        return new Mount(spec.uuid(), volume, spec.writable(), spec.allowTrash(), spec.replication(),
+                spec.storageClasses(), spec.priority());
     }
 
     private static void logStartup(ServerSettings settings, List<Mount> mounts) {
