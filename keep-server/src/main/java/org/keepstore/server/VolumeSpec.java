@@ -2,6 +2,7 @@ package org.keepstore.server;
 
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * A volume to mount, before it is created: which driver, its {@code DriverParameters} (with the
@@ -14,19 +15,32 @@ import java.util.Objects;
  * @param label       what to call the volume in logs (a path, bucket or container; never a secret)
  * @param writable    false for {@code -readonly} volumes
  * @param replication how many replicas a copy on this mount counts for
+ * @param allowTrash  whether blocks may be trashed here (writable volumes, and read-only ones
+ *                    with {@code AllowTrashWhenReadOnly})
+ * @param storageClasses the classes this mount offers
+ * @param priority    the highest priority of its classes; reads visit higher priorities first
  */
 public record VolumeSpec(String driver, Map<String, Object> parameters, String uuid, String label,
-                         boolean writable, int replication) {
+                         boolean writable, int replication, boolean allowTrash, Set<String> storageClasses,
+                         int priority) {
     public VolumeSpec {
         Objects.requireNonNull(driver, "driver");
         Objects.requireNonNull(uuid, "uuid");
         parameters = Map.copyOf(parameters);
+        storageClasses = Set.copyOf(storageClasses);
+    }
+
+    /** A volume as the legacy flags give it: trashable when writable, class {@code default}, priority 0. */
+    public VolumeSpec(String driver, Map<String, Object> parameters, String uuid, String label, boolean writable,
+                      int replication) {
+        this(driver, parameters, uuid, label, writable, replication, writable, Set.of("default"), 0);
     }
 
     @Override
     public String toString() {
         // Parameters may contain keys: keep them out of any accidental log line.
         return "VolumeSpec[" + driver + " " + label + " uuid=" + uuid + " writable=" + writable
-                + " replication=" + replication + "]";
+                + " allowTrash=" + allowTrash + " replication=" + replication + " classes=" + storageClasses
+                + " priority=" + priority + "]";
     }
 }
