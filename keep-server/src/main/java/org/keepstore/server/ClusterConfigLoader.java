@@ -39,8 +39,9 @@ import org.slf4j.LoggerFactory;
  * <ol>
  *   <li>the {@code ARVADOS_SERVICE_INTERNAL_URL} environment variable, as for the reference;</li>
  *   <li>the only entry of {@code Services.Keepstore.InternalURLs}, if there is one;</li>
- *   <li>otherwise the one entry whose port is that of {@code -listen} (when given) and, if that
- *       still leaves several, whose host name resolves to an address of this machine.</li>
+ *   <li>otherwise the one entry whose port is that of {@code -listen} (when given and some entry
+ *       has that port) and, if that still leaves several, whose host name resolves to an address
+ *       of this machine.</li>
  * </ol>
  * Anything else (none or several left) is a startup error that lists the candidates.
  */
@@ -278,11 +279,12 @@ public final class ClusterConfigLoader {
         List<ClusterConfig.InternalUrl> candidates = urls;
         String because = "";
         if (listenFlag != null) {
-            candidates = candidates.stream().filter(u -> u.bindUrl().port() == listenFlag.listenPort()).toList();
-            because = "with the port of -listen ";
-            if (candidates.isEmpty()) {
-                throw new ConfigException("none of " + key + " (" + describe(urls) + ") has the port of -listen "
-                        + listenFlag.listenAddress());
+            List<ClusterConfig.InternalUrl> samePort = candidates.stream()
+                    .filter(u -> u.bindUrl().port() == listenFlag.listenPort()).toList();
+            // A -listen port that no entry has only moves the listener; it does not say who we are.
+            if (!samePort.isEmpty()) {
+                candidates = samePort;
+                because = "with the port of -listen ";
             }
         }
         if (candidates.size() > 1) {

@@ -78,7 +78,7 @@ public final class ClusterConfigReader {
         try {
             tree = mapper.readTree(yaml);
         } catch (JsonProcessingException e) {
-            throw new ConfigException("not valid YAML: " + e.getOriginalMessage()
+            throw new ConfigException("not valid YAML: " + e.getOriginalMessage().replaceAll("\\s+", " ").trim()
                     + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
         } catch (IOException e) {
             throw new ConfigException("cannot parse: " + e.getMessage());
