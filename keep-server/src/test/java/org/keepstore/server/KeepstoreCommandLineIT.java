@@ -188,6 +188,50 @@ class KeepstoreCommandLineIT {
     }
 
     @Test
+    void sigtermLetsARequestInProgressFinishAndExitsZero() throws Exception {
+        Path vol = Files.createDirectories(tmp.resolve("vol"));
+        int port = ServerProcess.freePort();
+        try (ServerProcess p = run("-listen=127.0.0.1:" + port, "-volume=" + vol)) {
+            TestHttp http = p.awaitHealthy(port);
+            byte[] data = "in flight during shutdown".getBytes();
+            try (java.net.Socket s = http.socket()) {
+                TestHttp.write(s.getOutputStream(), "PUT /" + TestHttp.md5(data) + " HTTP/1.1\r\nHost: t\r\n"
+                        + "Content-Length: " + data.length + "\r\n\r\n");
+                s.getOutputStream().write(data, 0, 5);
+                s.getOutputStream().flush();
+                // Wait until the server counts the request as in progress.
+                for (int i = 0; i < 600; i++) {
+                    JsonNode status = new ObjectMapper().readTree(http.get("/status.json").body());
+                    if (status.get("RequestsCurrent").asInt() >= 2) {
+                        break;
+                    }
+                    Thread.sleep(50);
+                }
+                p.process.destroy();
+                Thread.sleep(300);
+                assertTrue(p.process.isAlive(), "the server waits for the request in progress");
+                s.getOutputStream().write(data, 5, data.length - 5);
+                s.getOutputStream().flush();
+                TestHttp.Response r = TestHttp.readResponse(s.getInputStream());
+                assertEquals(200, r.status());
+            }
+            assertEquals(0, p.waitForExit());
+        }
+    }
+
+    @Test
+    void sigintIsAlsoACleanExit() throws Exception {
+        Path vol = Files.createDirectories(tmp.resolve("vol"));
+        int port = ServerProcess.freePort();
+        try (ServerProcess p = run("-listen=127.0.0.1:" + port, "-volume=" + vol)) {
+            p.awaitHealthy(port);
+            Process kill = new ProcessBuilder("kill", "-INT", Long.toString(p.process.pid())).start();
+            assertEquals(0, kill.waitFor());
+            assertEquals(0, p.waitForExit());
+        }
+    }
+
+    @Test
     void launcherPassesFlagsThrough() throws Exception {
         Path root = ServerProcess.jar().getParent().getParent().getParent();
         Path launcher = root.resolve("keepstore");

@@ -96,6 +96,7 @@ final class KeepHandler implements HttpHandler {
     private final RequestLog requestLog = new RequestLog();
     private final ObjectMapper json = new ObjectMapper();
     private final ServerMetrics.Gauges gauges;
+    private final DisconnectWatcher disconnectWatcher = new DisconnectWatcher();
 
     KeepHandler(KeepStore store, BlobSigner signer, boolean enforcePermissions, String adminToken,
                 String managementToken, WorkQueue<PullItem> pullQueue, WorkQueue<TrashItem> trashQueue,
@@ -158,6 +159,11 @@ final class KeepHandler implements HttpHandler {
         };
     }
 
+    /** Stops the helper thread. */
+    void close() {
+        disconnectWatcher.close();
+    }
+
     int requestsInFlight() {
         return inFlight.get();
     }
@@ -209,8 +215,8 @@ final class KeepHandler implements HttpHandler {
         }
         if (inFlight.incrementAndGet() > maxRequests) {
             inFlight.decrementAndGet();
-            // The body (if any) is not read: close the connection after answering.
-            ex.setPersistent(false);
+            // Any request body is discarded by Undertow after the answer; closing the connection
+            // instead could reset it before the client has read the 503.
             sendText(ex, 503, "text/plain; charset=utf-8", BUSY + "\n");
             return;
         }
@@ -517,7 +523,8 @@ final class KeepHandler implements HttpHandler {
         if (!locator.hasSize() && !locator.hash().equals(Locator.EMPTY_BLOCK_HASH)) {
             throw KeepException.methodNotAllowed();
         }
-        info.waitingThread = Thread.currentThread();
+        // Waiting for a buffer or a volume: if the client leaves meanwhile, give up the place.
+        DisconnectWatcher.Watch watch = disconnectWatcher.watch(ex);
         try {
             if (head) {
                 long size = store.verify(locator.hash());
@@ -539,7 +546,7 @@ final class KeepHandler implements HttpHandler {
             }
             sink.finish();
         } finally {
-            info.waitingThread = null;
+            disconnectWatcher.unwatch(watch);
         }
     }
 
@@ -822,8 +829,8 @@ final class KeepHandler implements HttpHandler {
             IoUtils.safeClose(ex.getConnection());
             return;
         }
-        if (ex.getRequestMethod().equalToString("PUT")) {
-            // The body may be unread (e.g. 413 at byte 64 MiB + 1): do not keep reading it.
+        if (status == 413) {
+            // Up to the rest of a huge body is unread: close after answering rather than drain it.
             ex.setPersistent(false);
         }
         ex.getResponseHeaders().remove(Headers.CONTENT_LENGTH);
@@ -834,8 +841,11 @@ final class KeepHandler implements HttpHandler {
     private static void abort(HttpServerExchange ex, Throwable cause) {
         log.warn("{} {}: response abandoned: {}", ex.getRequestMethod(),
                 RequestLog.redact(ex.getRequestPath(), null), cause == null ? "" : cause.toString());
+        if (!ex.isResponseStarted()) {
+            // Nothing was sent: record it as "client closed request" (nginx's 499), not as a 200.
+            ex.setStatusCode(499);
+        }
         IoUtils.safeClose(ex.getConnection());
-        ex.setStatusCode(ex.getStatusCode());
         try {
             ex.endExchange();
         } catch (RuntimeException e) {

@@ -77,7 +77,7 @@ public final class KeepHttpServer implements AutoCloseable {
     }
 
     /**
-     * Stops accepting connections, lets requests in progress finish for at most {@code drain},
+     * Stops taking new requests (they get 503), lets requests in progress finish for at most {@code drain},
      * then stops.
      *
      * @return true if every request finished in time
@@ -86,13 +86,14 @@ public final class KeepHttpServer implements AutoCloseable {
         if (undertow == null) {
             return true;
         }
-        for (Undertow.ListenerInfo listener : undertow.getListenerInfo()) {
-            listener.suspend();
-        }
+        // New requests get 503 from here on (so load balancers and clients move on) while those in
+        // progress finish. Suspending the listener would be closer to "stop accepting", but
+        // Undertow's suspend also closes open connections, cutting requests in progress short.
         shutdownHandler.shutdown();
         boolean drained = shutdownHandler.awaitShutdown(Math.max(1, drain.toMillis()));
         undertow.stop();
         undertow = null;
+        handler.close();
         return drained;
     }
 
