@@ -8,6 +8,7 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -107,9 +108,24 @@ public final class ClusterConfigLoader {
             for (String warning : config.warnings()) {
                 warn(where + ": " + warning);
             }
+            warnIfSecretsAreWorldReadable(configFile, config, where);
             return settings(config, fromFlags, givenFlags, where);
         } catch (ConfigException e) {
             throw new StartupException(where + ": " + e.getMessage());
+        }
+    }
+
+    /** The file holds the cluster's keys and tokens: say so if every user can read it. */
+    private void warnIfSecretsAreWorldReadable(Path configFile, ClusterConfig config, String where) {
+        boolean hasSecrets = !config.systemRootToken().isEmpty() || !config.managementToken().isEmpty()
+                || !config.collections().blobSigningKey().isEmpty();
+        try {
+            if (hasSecrets && Files.getPosixFilePermissions(configFile).contains(PosixFilePermission.OTHERS_READ)) {
+                warn(where + ": every user can read this file, which holds the cluster's keys and tokens;"
+                        + " restrict it (e.g. chmod 640, readable by the keepstore's group)");
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            // Permissions unknown here: nothing to say.
         }
     }
 

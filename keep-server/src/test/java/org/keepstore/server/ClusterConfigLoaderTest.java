@@ -95,7 +95,9 @@ class ClusterConfigLoaderTest {
 
     @Test
     void sampleConfigGivesTheExpectedServer() throws Exception {
-        ServerSettings s = load(sample());
+        Path config = sample();
+        Files.setPosixFilePermissions(config, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+        ServerSettings s = load(config);
         assertEquals("127.0.0.1", s.listenHost());
         assertEquals(PORT, s.listenPort());
         assertEquals(List.of(ConfigFixtures.DEFAULT_UUID, ConfigFixtures.ARCHIVE_UUID, ConfigFixtures.READ_ONLY_UUID),
@@ -137,6 +139,15 @@ class ClusterConfigLoaderTest {
         assertEquals(Set.of("default"), s.defaultStorageClasses());
         assertNull(s.pidFile());
         assertEquals(List.of(), loader.warnings(), "SAMPLE entries and other services' keys are not warned about");
+    }
+
+    @Test
+    void aWorldReadableConfigWithSecretsIsWarnedAbout() throws Exception {
+        Path config = sample();
+        Files.setPosixFilePermissions(config, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        load(config);
+        assertTrue(loader.warnings().stream().anyMatch(w -> w.contains("every user can read this file")),
+                loader.warnings().toString());
     }
 
     @Test
