@@ -431,6 +431,38 @@ class ClusterConfigLoaderTest {
         assertEquals(List.of("zzzzz-nyw5e-000000000000001"), uuids(s));
     }
 
+    // ------------------------------------------------------------ the operators' guide
+
+    @Test
+    void theExampleInTheOperatorsGuideIsAValidConfig() throws Exception {
+        String guide = Files.readString(Path.of("..", "docs", "operators.md"));
+        int start = guide.indexOf("```yaml\n") + "```yaml\n".length();
+        String yaml = guide.substring(start, guide.indexOf("```\n", start));
+        Path config = ConfigFixtures.write(tmp, "guide.yml", yaml);
+        Files.setPosixFilePermissions(config, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+
+        ServerSettings keep1 = load(config, Map.of(ClusterConfigLoader.INTERNAL_URL_ENV,
+                "http://keep1.zzzzz.example.com:25107"));
+        assertEquals(List.of(), loader.warnings());
+        assertEquals(List.of("zzzzz-nyw5e-keep1disk000001", "zzzzz-nyw5e-oldreadonly0001",
+                "zzzzz-nyw5e-sharedbucket001"), uuids(keep1));
+        assertEquals("0.0.0.0", keep1.listenHost());
+        assertEquals(25107, keep1.listenPort());
+        VolumeSpec old = volume(keep1, "zzzzz-nyw5e-oldreadonly0001");
+        assertFalse(old.writable());
+        assertTrue(old.allowTrash());
+        assertEquals(2, volume(keep1, "zzzzz-nyw5e-sharedbucket001").replication());
+
+        ServerSettings keep0 = load(config, Map.of(ClusterConfigLoader.INTERNAL_URL_ENV,
+                "http://keep0.zzzzz.example.com:25107"));
+        assertEquals(List.of("zzzzz-nyw5e-keep0archive001", "zzzzz-nyw5e-keep0disk000001",
+                "zzzzz-nyw5e-sharedbucket001"), uuids(keep0));
+        assertEquals(10, volume(keep0, "zzzzz-nyw5e-keep0archive001").priority());
+        assertEquals(Set.of("default"), keep0.defaultStorageClasses());
+        assertEquals(48, keep0.maxBuffers());
+        assertEquals(96, keep0.maxRequests());
+    }
+
     // ------------------------------------------------------------ flags next to -config
 
     @Test
