@@ -373,8 +373,8 @@ public final class ClusterConfigLoader {
             }
             boolean writable = !v.readOnly() && !hostReadOnly;
             boolean allowTrash = !hostReadOnly && (!v.readOnly() || v.allowTrashWhenReadOnly());
-            specs.add(new VolumeSpec(v.driver(), v.driverParameters(), v.uuid(), label(v), writable, v.replication(),
-                    allowTrash, v.storageClasses(), priority(v, config.storageClasses())));
+            specs.add(new VolumeSpec(v.driver(), v.driverParameters(), v.uuid(), label(v), writable, allowTrash,
+                    v.replication(), v.storageClasses(), priority(v, config.storageClasses())));
         }
         return specs;
     }

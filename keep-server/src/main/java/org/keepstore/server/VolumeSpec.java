@@ -9,19 +9,18 @@ import java.util.Set;
  * cluster config's key names, so flags and config produce the same thing) and how this server
  * mounts it.
  *
- * @param driver      the {@link org.keepstore.core.VolumeDriver} name ({@code Directory}, {@code S3}, {@code Azure})
- * @param parameters  the driver parameters; may hold secrets, so never log them
- * @param uuid        the mount UUID
- * @param label       what to call the volume in logs (a path, bucket or container; never a secret)
- * @param writable    false for {@code -readonly} volumes
- * @param replication how many replicas a copy on this mount counts for
- * @param allowTrash  whether blocks may be trashed here (writable volumes, and read-only ones
- *                    with {@code AllowTrashWhenReadOnly})
+ * @param driver         the {@link org.keepstore.core.VolumeDriver} name ({@code Directory}, {@code S3}, {@code Azure})
+ * @param parameters     the driver parameters; may hold secrets, so never log them
+ * @param uuid           the mount UUID
+ * @param label          what to call the volume in logs (a path, bucket or container; never a secret)
+ * @param writable       false for {@code -readonly} volumes
+ * @param allowTrash     whether trash/untrash/empty-trash may run here
+ * @param replication    how many replicas a copy on this mount counts for
  * @param storageClasses the classes this mount offers
- * @param priority    the highest priority of its classes; reads visit higher priorities first
+ * @param priority       read priority (highest first), from the storage classes' priorities
  */
 public record VolumeSpec(String driver, Map<String, Object> parameters, String uuid, String label,
-                         boolean writable, int replication, boolean allowTrash, Set<String> storageClasses,
+                         boolean writable, boolean allowTrash, int replication, Set<String> storageClasses,
                          int priority) {
     public VolumeSpec {
         Objects.requireNonNull(driver, "driver");
@@ -30,17 +29,16 @@ public record VolumeSpec(String driver, Map<String, Object> parameters, String u
         storageClasses = Set.copyOf(storageClasses);
     }
 
-    /** A volume as the legacy flags give it: trashable when writable, class {@code default}, priority 0. */
+    /** A volume from the legacy flags: class {@code default}, priority 0, trashable when writable. */
     public VolumeSpec(String driver, Map<String, Object> parameters, String uuid, String label, boolean writable,
                       int replication) {
-        this(driver, parameters, uuid, label, writable, replication, writable, Set.of("default"), 0);
+        this(driver, parameters, uuid, label, writable, writable, replication, Set.of("default"), 0);
     }
 
     @Override
     public String toString() {
         // Parameters may contain keys: keep them out of any accidental log line.
         return "VolumeSpec[" + driver + " " + label + " uuid=" + uuid + " writable=" + writable
-                + " allowTrash=" + allowTrash + " replication=" + replication + " classes=" + storageClasses
-                + " priority=" + priority + "]";
+                + " replication=" + replication + " classes=" + storageClasses + "]";
     }
 }

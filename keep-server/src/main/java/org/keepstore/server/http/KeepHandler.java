@@ -186,12 +186,7 @@ final class KeepHandler implements HttpHandler {
                 next.proceed();
             }
         });
-        ex.getConnection().addCloseListener(connection -> {
-            Thread waiting = info.waitingThread;
-            if (waiting != null) {
-                waiting.interrupt();
-            }
-        });
+        watchConnectionClose(ex, info);
 
         String path = ex.getRequestPath();
         HttpString method = ex.getRequestMethod();
@@ -222,6 +217,35 @@ final class KeepHandler implements HttpHandler {
         }
         info.countedInFlight = true;
         ex.dispatch(() -> handleBlocking(ex, info));
+    }
+
+    /** Which request (if any) a connection is serving now; requests on one connection come one at a time. */
+    private static final class ConnectionState {
+        volatile RequestInfo current;
+    }
+
+    private static final AttachmentKey<ConnectionState> CONNECTION_STATE = AttachmentKey.create(ConnectionState.class);
+
+    /**
+     * If Undertow sees the connection close while a request on it waits, interrupt the wait. One
+     * close listener per connection (not per request), so keep-alive connections do not pile them up.
+     */
+    private static void watchConnectionClose(HttpServerExchange ex, RequestInfo info) {
+        io.undertow.server.ServerConnection connection = ex.getConnection();
+        ConnectionState state = connection.getAttachment(CONNECTION_STATE);
+        if (state == null) {
+            ConnectionState created = new ConnectionState();
+            connection.putAttachment(CONNECTION_STATE, created);
+            connection.addCloseListener(closed -> {
+                RequestInfo current = created.current;
+                Thread waiting = current == null ? null : current.waitingThread;
+                if (waiting != null) {
+                    waiting.interrupt();
+                }
+            });
+            state = created;
+        }
+        state.current = info;
     }
 
     private void finished(HttpServerExchange ex, RequestInfo info) {

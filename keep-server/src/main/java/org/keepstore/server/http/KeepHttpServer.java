@@ -61,7 +61,11 @@ public final class KeepHttpServer implements AutoCloseable {
                 // Block bodies are limited by the engine (413 at byte 64 MiB + 1); pull and trash
                 // lists from keep-balance can be larger than any block.
                 .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, Long.MAX_VALUE)
-                .setHandler(shutdownHandler)
+                // CORS first, so even the 503s of a server draining for shutdown carry it.
+                .setHandler(exchange -> {
+                    Cors.addHeaders(exchange.getResponseHeaders());
+                    shutdownHandler.handleRequest(exchange);
+                })
                 .build();
         undertow.start();
     }
@@ -97,9 +101,14 @@ public final class KeepHttpServer implements AutoCloseable {
         return drained;
     }
 
+    /** {@link #shutdown} with a 10-second drain. */
     @Override
-    public void close() throws InterruptedException {
-        shutdown(Duration.ofSeconds(10));
+    public void close() {
+        try {
+            shutdown(Duration.ofSeconds(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Collaborators and settings of a server. */
