@@ -1,6 +1,7 @@
 package org.keepstore.server;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
 import java.nio.charset.StandardCharsets;
@@ -18,6 +19,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 import org.keepstore.core.GoDuration;
@@ -61,20 +63,24 @@ public final class ClusterConfigLoader {
 
     private final Map<String, String> environment;
     private final Predicate<String> isThisHost;
+    private final Supplier<InputStream> standardInput;
     private final List<String> warnings = new ArrayList<>();
 
     /** A loader that looks up this machine's addresses through the network interfaces. */
     public ClusterConfigLoader(Map<String, String> environment) {
-        this(environment, ClusterConfigLoader::isAddressOfThisHost);
+        this(environment, ClusterConfigLoader::isAddressOfThisHost, () -> System.in);
     }
 
     /**
-     * @param environment the process environment (for {@value #INTERNAL_URL_ENV})
-     * @param isThisHost  whether a host name or address belongs to this machine
+     * @param environment   the process environment (for {@value #INTERNAL_URL_ENV})
+     * @param isThisHost    whether a host name or address belongs to this machine
+     * @param standardInput where {@code -config -} reads the config from
      */
-    ClusterConfigLoader(Map<String, String> environment, Predicate<String> isThisHost) {
+    ClusterConfigLoader(Map<String, String> environment, Predicate<String> isThisHost,
+                        Supplier<InputStream> standardInput) {
         this.environment = Objects.requireNonNull(environment);
         this.isThisHost = Objects.requireNonNull(isThisHost);
+        this.standardInput = Objects.requireNonNull(standardInput);
     }
 
     /** The warnings of the last {@link #load} (also logged), e.g. unknown keys. */
@@ -94,8 +100,11 @@ public final class ClusterConfigLoader {
         warnings.clear();
         String where = "-config " + configFile;
         String text;
+        boolean fromStandardInput = configFile.toString().equals("-");
         try {
-            text = Files.readString(configFile, StandardCharsets.UTF_8);
+            // "-config -" reads the config from standard input, as the reference allows.
+            text = fromStandardInput ? new String(standardInput.get().readAllBytes(), StandardCharsets.UTF_8)
+                    : Files.readString(configFile, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
             throw new StartupException(where + ": no such file");
         } catch (AccessDeniedException e) {
@@ -108,7 +117,9 @@ public final class ClusterConfigLoader {
             for (String warning : config.warnings()) {
                 warn(where + ": " + warning);
             }
-            warnIfSecretsAreWorldReadable(configFile, config, where);
+            if (!fromStandardInput) {
+                warnIfSecretsAreWorldReadable(configFile, config, where);
+            }
             return settings(config, fromFlags, givenFlags, where);
         } catch (ConfigException e) {
             throw new StartupException(where + ": " + e.getMessage());

@@ -45,7 +45,7 @@ class ClusterConfigLoaderTest {
     private ServerSettings load(Path config, Map<String, String> env, String... flags) throws Exception {
         LegacyFlags parsed = new LegacyFlags().parse(ConfigFixtures.args(config, flags));
         ServerSettings fromFlags = parsed.toSettings(tmp.resolve("no-mounts-file"));
-        loader = new ClusterConfigLoader(env, LOCAL);
+        loader = new ClusterConfigLoader(env, LOCAL, () -> new java.io.ByteArrayInputStream(new byte[0]));
         return loader.load(config, fromFlags, parsed.givenFlags());
     }
 
@@ -242,6 +242,8 @@ class ClusterConfigLoaderTest {
                 .contains("Clusters.zzzzz.API.MaxKeepBlobBuffers: must be greater than zero"));
         assertTrue(startupError(minimal("", "", "    StorageClasses:\n      archive: {Priority: 1}\n"))
                 .contains("Clusters.zzzzz.StorageClasses: no class has Default: true"));
+        assertTrue(startupError(minimal("", "", "    API:\n      MaxKeepBlobBuffers: 2000000\n"))
+                .contains("more memory than any machine has"));
         assertTrue(startupError(minimal("", "", "    API:\n      MaxKeepBlobBuffers: lots\n"))
                 .contains("Clusters.zzzzz.API.MaxKeepBlobBuffers: expected a whole number"));
         String badDriver = "      zzzzz-nyw5e-000000000000001:\n        Driver: Directory\n        ReadOnly: maybe\n"
@@ -428,6 +430,17 @@ class ClusterConfigLoaderTest {
                 """ + directoryVolume("zzzzz-nyw5e-000000000000001", roots[0]));
         assertTrue(startupError(config).contains("Clusters.zzzzz.Services.Keepstore.InternalURLs is empty"));
         ServerSettings s = load(config, "-listen=127.0.0.1:" + PORT);
+        assertEquals(List.of("zzzzz-nyw5e-000000000000001"), uuids(s));
+    }
+
+    @Test
+    void dashReadsTheConfigFromStandardInput() throws Exception {
+        String yaml = Files.readString(minimal("", "", ""));
+        LegacyFlags parsed = new LegacyFlags().parse(List.of("-config", "-"));
+        ClusterConfigLoader stdinLoader = new ClusterConfigLoader(Map.of(), LOCAL,
+                () -> new java.io.ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8)));
+        ServerSettings s = stdinLoader.load(Path.of("-"), parsed.toSettings(tmp.resolve("no-mounts")),
+                parsed.givenFlags());
         assertEquals(List.of("zzzzz-nyw5e-000000000000001"), uuids(s));
     }
 

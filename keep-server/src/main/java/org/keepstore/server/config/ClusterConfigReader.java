@@ -30,6 +30,8 @@ public final class ClusterConfigReader {
     static final Duration DEFAULT_TRASH_CHECK_INTERVAL = Duration.ofHours(24);
     static final int DEFAULT_MAX_KEEP_BLOB_BUFFERS = 128;
     static final int DEFAULT_CONCURRENCY = 4;
+    /** The same sanity bound as {@code -max-buffers}. */
+    static final int MAX_BUFFERS_LIMIT = 1_000_000;
 
     // What this reader uses, and what the reference defines for other services (not warned about).
     private static final Set<String> CLUSTER_USED = Set.of("SystemRootToken", "ManagementToken", "Services", "API",
@@ -131,6 +133,10 @@ public final class ClusterConfigReader {
         int maxBuffers = api.child("MaxKeepBlobBuffers").integer(DEFAULT_MAX_KEEP_BLOB_BUFFERS);
         if (maxBuffers <= 0) {
             throw new ConfigException(api.child("MaxKeepBlobBuffers").path() + ": must be greater than zero");
+        }
+        if (maxBuffers > MAX_BUFFERS_LIMIT) {
+            throw new ConfigException(api.child("MaxKeepBlobBuffers").path() + ": " + maxBuffers
+                    + " buffers of 64 MiB is more memory than any machine has");
         }
         int maxRequests = api.child("MaxConcurrentRequests").integer(0);
         if (maxRequests < 0) {
