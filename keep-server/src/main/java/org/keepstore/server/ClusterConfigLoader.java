@@ -43,8 +43,8 @@ import org.slf4j.LoggerFactory;
  *   <li>the {@code ARVADOS_SERVICE_INTERNAL_URL} environment variable, as for the reference;</li>
  *   <li>the only entry of {@code Services.Keepstore.InternalURLs}, if there is one;</li>
  *   <li>otherwise the one entry whose port is that of {@code -listen} (when given and some entry
- *       has that port) and, if that still leaves several, whose host name resolves to an address
- *       of this machine.</li>
+ *       has that port) and, if that still leaves several, whose host name (or non-wildcard
+ *       {@code ListenURL}) resolves to an address of this machine.</li>
  * </ol>
  * Anything else (none or several left) is a startup error that lists the candidates.
  */
@@ -315,7 +315,7 @@ public final class ClusterConfigLoader {
             }
         }
         if (candidates.size() > 1) {
-            candidates = candidates.stream().filter(u -> isThisHost.test(u.bindUrl().host())).toList();
+            candidates = candidates.stream().filter(this::isThisMachine).toList();
             because += "whose host is this machine";
         }
         if (candidates.size() == 1) {
@@ -329,6 +329,19 @@ public final class ClusterConfigLoader {
         }
         throw new ConfigException("several of " + key + " are addresses of this machine (" + describe(candidates)
                 + ")" + fix);
+    }
+
+    /**
+     * Whether an InternalURL is this machine's: its host resolves to one of our addresses, or its
+     * {@code ListenURL} names one (a wildcard {@code ListenURL} such as 0.0.0.0 says nothing).
+     */
+    private boolean isThisMachine(ClusterConfig.InternalUrl u) {
+        if (isThisHost.test(u.url().host())) {
+            return true;
+        }
+        ServiceUrl listen = u.listenUrl();
+        return listen != null && !listen.host().equals("0.0.0.0") && !listen.host().equals("::")
+                && isThisHost.test(listen.host());
     }
 
     private static ThisServer identity(ClusterConfig.InternalUrl entry, String how) {

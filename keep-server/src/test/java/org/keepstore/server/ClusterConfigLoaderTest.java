@@ -390,6 +390,32 @@ class ClusterConfigLoaderTest {
     }
 
     @Test
+    void aWildcardListenUrlDoesNotMakeEveryEntryLocal() throws Exception {
+        Path config = ConfigFixtures.write(tmp, "wildcards.yml", """
+                Clusters:
+                  zzzzz:
+                    Services:
+                      Keepstore:
+                        InternalURLs:
+                          "http://keep0.example:25107": {ListenURL: "http://0.0.0.0:25107"}
+                          "http://localhost:25107": {ListenURL: "http://0.0.0.0:25107"}
+                          "http://keep2.example:25107": {ListenURL: "http://127.0.0.1:25108"}
+                    Collections: {BlobSigning: false}
+                    Volumes:
+                """ + directoryVolume("zzzzz-nyw5e-000000000000001", roots[0]));
+        LegacyFlags parsed = new LegacyFlags().parse(ConfigFixtures.args(config));
+        ClusterConfigLoader wildcardAware = new ClusterConfigLoader(Map.of(),
+                LOCAL.or(h -> h.equals("0.0.0.0")), () -> new java.io.ByteArrayInputStream(new byte[0]));
+        String message = assertThrows(StartupException.class, () -> wildcardAware.load(config,
+                parsed.toSettings(tmp.resolve("no-mounts")), parsed.givenFlags())).getMessage();
+        // localhost by its name, keep2 by its ListenURL; keep0 only has a wildcard ListenURL.
+        assertTrue(message.contains("(http://localhost:25107, http://keep2.example:25107)"), message);
+        ServerSettings s = wildcardAware.load(config, new LegacyFlags().parse(ConfigFixtures.args(config,
+                "-listen=:25108")).toSettings(tmp.resolve("no-mounts")), Set.of("listen"));
+        assertEquals(25108, s.listenPort());
+    }
+
+    @Test
     void environmentNamesTheInternalUrlAndListenUrlIsWhereToBind() throws Exception {
         Path config = twoKeepstores("keep0.example", "keep1.example", "ListenURL: \"http://0.0.0.0:4321\"");
         ServerSettings s = load(config, Map.of(ClusterConfigLoader.INTERNAL_URL_ENV,
