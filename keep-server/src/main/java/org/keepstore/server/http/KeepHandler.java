@@ -4,20 +4,17 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.common.io.CountingInputStream;
@@ -33,8 +30,6 @@ import org.keepstore.core.BlockSink;
 import org.keepstore.core.KeepException;
 import org.keepstore.core.KeepStore;
 import org.keepstore.core.Locator;
-import org.keepstore.core.Mount;
-import org.keepstore.core.VolumeStatus;
 import org.keepstore.core.WriteResult;
 import org.keepstore.core.worker.PullItem;
 import org.keepstore.core.worker.TrashItem;
@@ -675,49 +670,13 @@ final class KeepHandler implements HttpHandler {
     // ---------------------------------------------------------------- pull and trash lists
 
     private void pullList(HttpServerExchange ex, RequestInfo info) throws IOException {
-        JsonNode list = readJsonArray(ex, info);
-        List<PullItem> items = new ArrayList<>(list.size());
-        for (JsonNode node : list) {
-            if (!node.isObject()) {
-                throw KeepException.badRequest("pull list items must be objects");
-            }
-            Locator locator = parseListLocator(node);
-            if (!locator.hasSize()) {
-                throw KeepException.badRequest("pull list item without size hint: " + locator.hashAndSize());
-            }
-            List<String> servers = new ArrayList<>();
-            JsonNode serversNode = node.get("servers");
-            if (serversNode != null && !serversNode.isNull()) {
-                if (!serversNode.isArray()) {
-                    throw KeepException.badRequest("pull list item: servers must be a list");
-                }
-                for (JsonNode server : serversNode) {
-                    if (!server.isTextual()) {
-                        throw KeepException.badRequest("pull list item: servers must be strings");
-                    }
-                    servers.add(server.asText());
-                }
-            }
-            items.add(new PullItem(locator.withoutSignature().toString(), servers, mountUuid(node)));
-        }
+        List<PullItem> items = WorkLists.pullItems(readJsonArray(ex, info));
         pullQueue.replace(items);
         sendText(ex, 200, "text/plain; charset=utf-8", "Received " + items.size() + " pull requests\n");
     }
 
     private void trashList(HttpServerExchange ex, RequestInfo info) throws IOException {
-        JsonNode list = readJsonArray(ex, info);
-        List<TrashItem> items = new ArrayList<>(list.size());
-        for (JsonNode node : list) {
-            if (!node.isObject()) {
-                throw KeepException.badRequest("trash list items must be objects");
-            }
-            Locator locator = parseListLocator(node);
-            JsonNode mtime = node.get("block_mtime");
-            if (mtime == null || !mtime.isIntegralNumber() || !mtime.canConvertToLong()) {
-                throw KeepException.badRequest("trash list item: block_mtime must be an integer");
-            }
-            items.add(new TrashItem(locator.withoutSignature().toString(), mtime.longValue(), mountUuid(node)));
-        }
+        List<TrashItem> items = WorkLists.trashItems(readJsonArray(ex, info));
         trashQueue.replace(items);
         sendText(ex, 200, "text/plain; charset=utf-8", "Received " + items.size() + " trash requests\n");
     }
@@ -725,100 +684,17 @@ final class KeepHandler implements HttpHandler {
     private JsonNode readJsonArray(HttpServerExchange ex, RequestInfo info) throws IOException {
         CountingInputStream body = new CountingInputStream(ex.getInputStream());
         info.body = body;
-        JsonNode list;
-        try {
-            list = json.readTree((InputStream) body);
-        } catch (JsonProcessingException e) {
-            throw KeepException.badRequest("invalid JSON: " + e.getOriginalMessage());
-        }
-        if (list == null || !list.isArray()) {
-            throw KeepException.badRequest("invalid JSON: expected a list");
-        }
-        return list;
-    }
-
-    private static Locator parseListLocator(JsonNode node) throws KeepException {
-        JsonNode locator = node.get("locator");
-        if (locator == null || !locator.isTextual()) {
-            throw KeepException.badRequest("list item without locator");
-        }
-        return Locator.parse(locator.asText());
-    }
-
-    private static String mountUuid(JsonNode node) throws KeepException {
-        JsonNode uuid = node.get("mount_uuid");
-        if (uuid == null || uuid.isNull()) {
-            return "";
-        }
-        if (!uuid.isTextual()) {
-            throw KeepException.badRequest("mount_uuid must be a string");
-        }
-        return uuid.asText();
+        return WorkLists.readArray(json, body);
     }
 
     // ---------------------------------------------------------------- status
 
     private Object statusJson() {
-        List<Map<String, Object>> volumes = new ArrayList<>();
-        for (Mount mount : store.mounts()) {
-            Map<String, Object> v = new LinkedHashMap<>();
-            VolumeStatus status;
-            try {
-                status = mount.volume().status();
-            } catch (RuntimeException e) {
-                status = new VolumeStatus("", mount.deviceId(), -1, -1);
-            }
-            v.put("mount_uuid", mount.uuid());
-            v.put("mount_point", status.mountPoint());
-            v.put("device_id", status.deviceId());
-            v.put("bytes_free", status.bytesFree());
-            v.put("bytes_used", status.bytesUsed());
-            volumes.add(v);
-        }
-        Map<String, Object> root = new LinkedHashMap<>();
-        root.put("volumes", volumes);
-        root.put("BufferPool", Map.of(
-                "BytesAllocated", store.bufferPool().bytesAllocated(),
-                "BuffersMax", store.bufferPool().maxBuffers(),
-                "BuffersInUse", store.bufferPool().inUse()));
-        root.put("PullQueue", Map.of("InProgress", pullQueue.inProgress(), "Queued", pullQueue.queued()));
-        root.put("TrashQueue", Map.of("InProgress", trashQueue.inProgress(), "Queued", trashQueue.queued()));
-        root.put("RequestsCurrent", inFlight.get());
-        root.put("RequestsMax", maxRequests);
-        var memory = ManagementFactory.getMemoryMXBean();
-        Map<String, Object> mem = new LinkedHashMap<>();
-        mem.put("HeapUsed", memory.getHeapMemoryUsage().getUsed());
-        mem.put("HeapCommitted", memory.getHeapMemoryUsage().getCommitted());
-        mem.put("HeapMax", memory.getHeapMemoryUsage().getMax());
-        mem.put("NonHeapUsed", memory.getNonHeapMemoryUsage().getUsed());
-        long direct = 0;
-        for (var pool : ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class)) {
-            direct += Math.max(0, pool.getMemoryUsed());
-        }
-        mem.put("DirectUsed", direct);
-        mem.put("ResidentBytes", ServerMetrics.residentBytes());
-        root.put("Memory", mem);
-        return root;
+        return StatusReports.status(store, pullQueue, trashQueue, inFlight.get(), maxRequests);
     }
 
     private Object mountsJson() {
-        List<Map<String, Object>> mounts = new ArrayList<>();
-        for (Mount mount : store.mounts()) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("uuid", mount.uuid());
-            m.put("device_id", mount.deviceId());
-            m.put("allow_write", mount.allowWrite());
-            m.put("allow_trash", mount.allowTrash());
-            m.put("read_only", !mount.allowWrite());
-            m.put("replication", mount.replication());
-            Map<String, Boolean> classes = new java.util.TreeMap<>();
-            for (String c : mount.storageClasses()) {
-                classes.put(c, true);
-            }
-            m.put("storage_classes", classes);
-            mounts.add(m);
-        }
-        return mounts;
+        return StatusReports.mounts(store);
     }
 
     // ---------------------------------------------------------------- responses
