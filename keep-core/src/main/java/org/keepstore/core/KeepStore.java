@@ -150,17 +150,20 @@ public final class KeepStore implements AutoCloseable {
 
     private static Set<String> offeredDefaultClasses(List<Mount> mounts, Set<String> wanted) {
         Set<String> offered = new TreeSet<>();
-        for (String c : new TreeSet<>(wanted)) {
+        Set<String> missing = new TreeSet<>();
+        for (String c : wanted) {
             if (mounts.stream().anyMatch(m -> m.allowWrite() && m.storageClasses().contains(c))) {
                 offered.add(c);
             } else {
-                log.warn("default storage class {} is not offered by any writable mount here;"
-                        + " writes that name no class will not wait for it", c);
+                missing.add(c);
             }
         }
-        if (offered.isEmpty() && !wanted.isEmpty()) {
+        if (!missing.isEmpty() && offered.isEmpty()) {
             log.warn("no writable mount offers a default storage class ({}); writes that name no class"
-                    + " go to any writable mount", String.join(", ", new TreeSet<>(wanted)));
+                    + " go to any writable mount", String.join(", ", missing));
+        } else if (!missing.isEmpty()) {
+            log.warn("default storage class(es) {} not offered by any writable mount here; writes that name"
+                    + " no class are stored in {} only", String.join(", ", missing), String.join(", ", offered));
         }
         return Set.copyOf(offered);
     }
