@@ -81,6 +81,8 @@ final class KeepHandler implements HttpHandler {
     private final BlobSigner signer;
     private final boolean enforcePermissions;
     private final byte[] adminToken;
+    /** Guards health and metrics when set (the cluster config's {@code ManagementToken}); null = open. */
+    private final byte[] managementToken;
     private final WorkQueue<PullItem> pullQueue;
     private final WorkQueue<TrashItem> trashQueue;
     private final ServerMetrics metrics;
@@ -92,12 +94,14 @@ final class KeepHandler implements HttpHandler {
     private final DisconnectWatcher disconnectWatcher = new DisconnectWatcher();
 
     KeepHandler(KeepStore store, BlobSigner signer, boolean enforcePermissions, String adminToken,
-                WorkQueue<PullItem> pullQueue, WorkQueue<TrashItem> trashQueue, ServerMetrics metrics,
-                int maxRequests) {
+                String managementToken, WorkQueue<PullItem> pullQueue, WorkQueue<TrashItem> trashQueue,
+                ServerMetrics metrics, int maxRequests) {
         this.store = store;
         this.signer = signer;
         this.enforcePermissions = enforcePermissions;
         this.adminToken = adminToken == null ? null : adminToken.getBytes(StandardCharsets.UTF_8);
+        this.managementToken = managementToken == null || managementToken.isEmpty() ? null
+                : managementToken.getBytes(StandardCharsets.UTF_8);
         this.pullQueue = pullQueue;
         this.trashQueue = trashQueue;
         this.metrics = metrics;
@@ -188,11 +192,15 @@ final class KeepHandler implements HttpHandler {
         }
         // Health and metrics are exempt from -max-requests and never wait for a worker thread.
         if (path.equals("/_health/ping") && method.equalToString("GET")) {
-            sendText(ex, 200, "application/json", "{\"health\":\"OK\"}\n");
+            if (managementAllowed(ex)) {
+                sendText(ex, 200, "application/json", "{\"health\":\"OK\"}\n");
+            }
             return;
         }
         if (path.equals("/metrics") && method.equalToString("GET")) {
-            sendText(ex, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(gauges));
+            if (managementAllowed(ex)) {
+                sendText(ex, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(gauges));
+            }
             return;
         }
         if (inFlight.incrementAndGet() > maxRequests) {
@@ -402,6 +410,26 @@ final class KeepHandler implements HttpHandler {
                 || !MessageDigest.isEqual(adminToken, token.getBytes(StandardCharsets.UTF_8))) {
             throw KeepException.forbidden("Forbidden");
         }
+    }
+
+    /**
+     * With a management token configured, health and metrics need it: no token → 401, another
+     * token → 403 (answered here). Without one they are open to anyone.
+     */
+    private boolean managementAllowed(HttpServerExchange ex) {
+        if (managementToken == null) {
+            return true;
+        }
+        String token = token(ex);
+        if (token == null) {
+            sendText(ex, 401, "text/plain; charset=utf-8", KeepException.NO_TOKEN + "\n");
+            return false;
+        }
+        if (!MessageDigest.isEqual(managementToken, token.getBytes(StandardCharsets.UTF_8))) {
+            sendText(ex, 403, "text/plain; charset=utf-8", "Forbidden\n");
+            return false;
+        }
+        return true;
     }
 
     // ---------------------------------------------------------------- blocks

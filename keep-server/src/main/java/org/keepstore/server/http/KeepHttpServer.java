@@ -34,7 +34,7 @@ public final class KeepHttpServer implements AutoCloseable {
     private Undertow undertow;
 
     private KeepHttpServer(Builder b) {
-        this.handler = new KeepHandler(b.store, b.signer, b.enforcePermissions, b.adminToken,
+        this.handler = new KeepHandler(b.store, b.signer, b.enforcePermissions, b.adminToken, b.managementToken,
                 Objects.requireNonNull(b.pullQueue, "pullQueue"), Objects.requireNonNull(b.trashQueue, "trashQueue"),
                 b.metrics, b.maxRequests);
         this.shutdownHandler = new GracefulShutdownHandler(handler);
@@ -117,6 +117,7 @@ public final class KeepHttpServer implements AutoCloseable {
         private BlobSigner signer;
         private boolean enforcePermissions;
         private String adminToken;
+        private String managementToken;
         private WorkQueue<PullItem> pullQueue;
         private WorkQueue<TrashItem> trashQueue;
         private ServerMetrics metrics = new ServerMetrics();
@@ -140,6 +141,12 @@ public final class KeepHttpServer implements AutoCloseable {
         /** The data-manager token; null = admin endpoints refuse everyone. */
         public Builder adminToken(String token) {
             this.adminToken = token;
+            return this;
+        }
+
+        /** The token {@code /metrics} and {@code /_health/ping} require; null or empty = open to anyone. */
+        public Builder managementToken(String token) {
+            this.managementToken = token;
             return this;
         }
 
