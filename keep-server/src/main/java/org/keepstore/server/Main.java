@@ -145,7 +145,7 @@ public final class Main {
             logStartup(settings, mounts);
             try {
                 server.start(settings.listenHost(), settings.listenPort());
-            } catch (RuntimeException e) {
+            } catch (IOException | RuntimeException e) {
                 server = null;
                 Throwable cause = e.getCause() == null ? e : e.getCause();
                 throw new StartupException("cannot listen on " + settings.listenAddress() + ": " + cause.getMessage());
