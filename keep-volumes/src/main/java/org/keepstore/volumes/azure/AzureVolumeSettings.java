@@ -131,7 +131,16 @@ final class AzureVolumeSettings {
      */
     String deviceId() {
         if (explicitEndpoint) {
-            return "azure://" + serviceUrl.substring(serviceUrl.indexOf("://") + 3) + "/" + containerName;
+            String hostAndPath = serviceUrl.substring(serviceUrl.indexOf("://") + 3);
+            String accountHost = accountName + ".blob.";
+            if (hostAndPath.startsWith(accountHost) && hostAndPath.indexOf('/') < 0
+                    && hostAndPath.indexOf(':') < 0) {
+                // An endpoint in Azure's own form (e.g. a sovereign cloud's): the same storage
+                // a reference server reaches with StorageBaseURL = the rest of the host name.
+                return "azure://" + hostAndPath.substring(accountHost.length()) + "/" + accountName + "/"
+                        + containerName;
+            }
+            return "azure://" + hostAndPath + "/" + containerName;
         }
         return "azure://" + storageBaseUrl + "/" + accountName + "/" + containerName;
     }

@@ -88,6 +88,15 @@ class AzureVolumeSettingsTest {
     }
 
     @Test
+    void anEndpointInAzuresOwnFormGivesTheReferenceDeviceId() {
+        Map<String, Object> p = minimal();
+        p.put("Endpoint", "https://acct.blob.core.chinacloudapi.cn");
+        AzureVolumeSettings s = AzureVolumeSettings.parse(p);
+        assertEquals("https://acct.blob.core.chinacloudapi.cn", s.serviceUrl);
+        assertEquals("azure://core.chinacloudapi.cn/acct/blocks", s.deviceId());
+    }
+
+    @Test
     void missingRequiredParametersAreNamed() {
         for (String name : new String[] {"ContainerName", "StorageAccountKey", "StorageAccountName"}) {
             Map<String, Object> p = minimal();
