@@ -345,4 +345,19 @@ class AzureVolumeLayoutTest {
             assertEquals(hash, HexFormat.of().formatHex(md.digest()));
         }
     }
+
+    @Test
+    void aMissingContainerOrAWrongKeyStopsTheVolumeFromStarting() {
+        VolumeContext context = VolumeContext.defaults();
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                () -> new AzureVolumeDriver().create(azurite.parameters("no-such-container"), context));
+        assertTrue(missing.getMessage().contains("does not exist"), missing.getMessage());
+
+        String wrongKey = java.util.Base64.getEncoder().encodeToString("not the account key".getBytes());
+        IOException refused = assertThrows(IOException.class, () -> new AzureVolumeDriver().create(
+                azurite.parameters(containerName, Map.of("StorageAccountKey", wrongKey)), context));
+        assertTrue(refused.getMessage().contains("403"), refused.getMessage());
+        assertFalse(refused.getMessage().contains(wrongKey));
+        assertFalse(refused.getMessage().contains(azurite.key));
+    }
 }
