@@ -29,7 +29,14 @@ state_dir=$(cd "$state_dir" && pwd)
 install_dir=$state_dir/azurite
 bin=$install_dir/node_modules/.bin/azurite-blob
 pid_file=$state_dir/azurite.pid
+port_file=$state_dir/azurite.port
 log_file=$state_dir/azurite.log
+
+print_environment() {
+  echo "KEEPSTORE_TEST_AZURE_ENDPOINT=http://127.0.0.1:$1/$ACCOUNT"
+  echo "KEEPSTORE_TEST_AZURE_ACCOUNT=$ACCOUNT"
+  echo "KEEPSTORE_TEST_AZURE_KEY=$DEV_KEY"
+}
 
 free_port() {
   # Ask the kernel for an unused port on the loopback interface.
@@ -54,9 +61,11 @@ case $cmd in
 
   start)
     [ -x "$bin" ] || { echo "azurite.sh: not installed; run '$0 install $state_dir' first" >&2; exit 1; }
-    if is_running; then
-      echo "azurite.sh: already running (pid $(cat "$pid_file")); stop it first" >&2
-      exit 1
+    if is_running && [ -f "$port_file" ]; then
+      # Started earlier from this state directory and still up: reuse it.
+      echo "azurite.sh: already running (pid $(cat "$pid_file"))" >&2
+      print_environment "$(cat "$port_file")"
+      exit 0
     fi
     port=$(free_port)
     # Azurite keeps its metadata files in the working directory even with in-memory
@@ -67,25 +76,24 @@ case $cmd in
         --disableTelemetry --skipApiVersionCheck
     ) >"$log_file" 2>&1 </dev/null &
     echo $! >"$pid_file"
+    echo "$port" >"$port_file"
     # Wait until it answers HTTP (any status; an unauthenticated request gets 4xx).
     for _ in $(seq 1 300); do
       if ! is_running; then
         echo "azurite.sh: azurite exited during startup; log follows" >&2
         cat "$log_file" >&2
-        rm -f "$pid_file"
+        rm -f "$pid_file" "$port_file"
         exit 1
       fi
       if curl -s -o /dev/null "http://127.0.0.1:$port/$ACCOUNT?comp=list"; then
-        echo "KEEPSTORE_TEST_AZURE_ENDPOINT=http://127.0.0.1:$port/$ACCOUNT"
-        echo "KEEPSTORE_TEST_AZURE_ACCOUNT=$ACCOUNT"
-        echo "KEEPSTORE_TEST_AZURE_KEY=$DEV_KEY"
+        print_environment "$port"
         exit 0
       fi
       sleep 0.1
     done
     echo "azurite.sh: azurite did not answer on port $port within 30 s; log: $log_file" >&2
     kill "$(cat "$pid_file")" 2>/dev/null || true
-    rm -f "$pid_file"
+    rm -f "$pid_file" "$port_file"
     exit 1
     ;;
 
@@ -99,7 +107,7 @@ case $cmd in
       done
       kill -9 "$pid" 2>/dev/null || true
     fi
-    rm -f "$pid_file"
+    rm -f "$pid_file" "$port_file"
     ;;
 
   *)
