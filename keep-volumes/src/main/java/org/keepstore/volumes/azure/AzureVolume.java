@@ -407,7 +407,7 @@ public final class AzureVolume implements Volume {
             if (isTrashed(p.getMetadata())) {
                 throw new BlockNotFoundException(hash);
             }
-            Map<String, String> metadata = new HashMap<>(p.getMetadata());
+            Map<String, String> metadata = withoutTrashMark(p.getMetadata());
             metadata.put(TOUCH, Long.toString(clock.instant().getEpochSecond()));
             if (setMetadataIfUnchanged("touch", hash, metadata, p.getETag())) {
                 return;
@@ -435,7 +435,7 @@ public final class AzureVolume implements Volume {
         if (trashLifetime.isZero()) {
             done = deleteIfUnchanged("trash", hash, p.getETag());
         } else {
-            Map<String, String> metadata = new HashMap<>(p.getMetadata());
+            Map<String, String> metadata = withoutTrashMark(p.getMetadata());
             metadata.put(EXPIRES_AT, Long.toString(clock.instant().plus(trashLifetime).getEpochSecond()));
             done = setMetadataIfUnchanged("trash", hash, metadata, p.getETag());
         }
@@ -452,8 +452,7 @@ public final class AzureVolume implements Volume {
             if (!isTrashed(p.getMetadata())) {
                 throw new BlockNotFoundException(hash);
             }
-            Map<String, String> metadata = new HashMap<>(p.getMetadata());
-            metadata.keySet().removeIf(k -> k.equalsIgnoreCase(EXPIRES_AT));
+            Map<String, String> metadata = withoutTrashMark(p.getMetadata());
             // Setting metadata moves Last-Modified, so the restored block's mtime is now.
             metadata.put(TOUCH, Long.toString(clock.instant().getEpochSecond()));
             if (setMetadataIfUnchanged("untrash", hash, metadata, p.getETag())) {
@@ -719,6 +718,16 @@ public final class AzureVolume implements Volume {
             }
         }
         return null;
+    }
+
+    /**
+     * A modifiable copy of the metadata without any {@code expires_at} entry, including the empty
+     * one the reference leaves behind when it untrashes.
+     */
+    static Map<String, String> withoutTrashMark(Map<String, String> metadata) {
+        Map<String, String> copy = metadata == null ? new HashMap<>() : new HashMap<>(metadata);
+        copy.keySet().removeIf(k -> k.equalsIgnoreCase(EXPIRES_AT));
+        return copy;
     }
 
     static boolean isTrashed(Map<String, String> metadata) {

@@ -360,4 +360,20 @@ class AzureVolumeLayoutTest {
         assertFalse(refused.getMessage().contains(wrongKey));
         assertFalse(refused.getMessage().contains(azurite.key));
     }
+
+    @Test
+    void anEmptyExpiresAtMeansNotTrashedAsTheReferenceUntrashesThatWay() throws Exception {
+        byte[] data = randomBytes(64);
+        String hash = md5(data);
+        putBlob(hash, data, Map.of("expires_at", "", "touch", "1"));
+        Volume v = volume();
+        assertArrayEquals(data, readAll(v, hash));
+        assertEquals(Map.of(hash, 64L), index(v, ""));
+        assertThrows(BlockNotFoundException.class, () -> v.untrash(hash));
+        v.touch(hash);
+        v.trash(hash);
+        assertThrows(BlockNotFoundException.class, () -> v.open(hash).close());
+        v.untrash(hash);
+        assertArrayEquals(data, readAll(v, hash));
+    }
 }
