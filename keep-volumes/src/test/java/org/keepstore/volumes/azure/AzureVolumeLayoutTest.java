@@ -16,6 +16,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +27,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 import com.azure.core.util.BinaryData;
 import com.azure.storage.blob.BlobClient;
@@ -353,7 +358,7 @@ class AzureVolumeLayoutTest {
                 () -> new AzureVolumeDriver().create(azurite.parameters("no-such-container"), context));
         assertTrue(missing.getMessage().contains("does not exist"), missing.getMessage());
 
-        String wrongKey = java.util.Base64.getEncoder().encodeToString("not the account key".getBytes());
+        String wrongKey = Base64.getEncoder().encodeToString("not the account key".getBytes());
         IOException refused = assertThrows(IOException.class, () -> new AzureVolumeDriver().create(
                 azurite.parameters(containerName, Map.of("StorageAccountKey", wrongKey)), context));
         assertTrue(refused.getMessage().contains("403"), refused.getMessage());
@@ -375,5 +380,54 @@ class AzureVolumeLayoutTest {
         assertThrows(BlockNotFoundException.class, () -> v.open(hash).close());
         v.untrash(hash);
         assertArrayEquals(data, readAll(v, hash));
+    }
+
+    @Test
+    void splitReadsNeverStitchTwoVersionsTogether() throws Exception {
+        // The volume does not check hashes, so two contents can alternate under one name; a read
+        // in pieces must return one of them whole (or fail), never pieces of both.
+        Volume v = volume(Clock.systemUTC(), Duration.ofHours(1), Map.of("MaxGetBytes", 1 << 20));
+        String hash = md5("two versions".getBytes());
+        byte[] a = new byte[3 << 20];
+        byte[] b = new byte[(5 << 20) / 2];
+        Arrays.fill(a, (byte) 'a');
+        Arrays.fill(b, (byte) 'b');
+        v.write(hash, ByteBuffer.wrap(a));
+        AtomicBoolean writing = new AtomicBoolean(true);
+        AtomicInteger goodReads = new AtomicInteger();
+        AtomicReference<String> badRead = new AtomicReference<>();
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            List<Future<?>> readers = new ArrayList<>();
+            for (int r = 0; r < 2; r++) {
+                readers.add(pool.submit(() -> {
+                    while (writing.get() || goodReads.get() == 0) {
+                        try {
+                            byte[] got = readAll(v, hash);
+                            if (Arrays.equals(got, a) || Arrays.equals(got, b)) {
+                                goodReads.incrementAndGet();
+                            } else {
+                                badRead.compareAndSet(null, "read " + got.length + " bytes matching neither");
+                            }
+                        } catch (IOException changing) {
+                            // Allowed: the blob kept changing through every retry.
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (int i = 0; i < 20; i++) {
+                v.write(hash, ByteBuffer.wrap(i % 2 == 0 ? b : a));
+            }
+            writing.set(false);
+            for (Future<?> f : readers) {
+                f.get(2, TimeUnit.MINUTES);
+            }
+        } finally {
+            writing.set(false);
+            pool.shutdownNow();
+        }
+        assertNull(badRead.get());
+        assertTrue(goodReads.get() > 0);
     }
 }
