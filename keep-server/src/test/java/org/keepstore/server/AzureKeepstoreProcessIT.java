@@ -5,8 +5,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-import com.azure.core.util.BinaryData;
-import com.azure.storage.blob.BlobClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInstance;
@@ -72,14 +70,6 @@ class AzureKeepstoreProcessIT extends KeepProtocolContract {
 
     @Override
     int corruptStoredCopies(String hash, byte[] corrupted) {
-        int n = 0;
-        for (String c : containers) {
-            BlobClient blob = azurite.container(c).getBlobClient(hash);
-            if (blob.exists()) {
-                blob.upload(BinaryData.fromBytes(corrupted), true);
-                n++;
-            }
-        }
-        return n;
+        return azurite.replaceCopies(containers, hash, corrupted);
     }
 }

@@ -5,6 +5,8 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import com.azure.core.http.jdk.httpclient.JdkHttpClientBuilder;
+import com.azure.core.util.BinaryData;
+import com.azure.storage.blob.BlobClient;
 import com.azure.storage.blob.BlobContainerClient;
 import com.azure.storage.blob.BlobServiceClient;
 import com.azure.storage.blob.BlobServiceClientBuilder;
@@ -69,6 +71,19 @@ final class TestAzurite implements AutoCloseable {
     List<String> accountFlags(java.nio.file.Path keyFile) {
         return List.of("-azure-endpoint=" + endpoint, "-azure-storage-account-name=" + account,
                 "-azure-storage-account-key-file=" + keyFile);
+    }
+
+    /** Replaces the blob {@code hash} in each of {@code containerNames} that has it; returns how many. */
+    int replaceCopies(List<String> containerNames, String hash, byte[] data) {
+        int n = 0;
+        for (String c : containerNames) {
+            BlobClient blob = container(c).getBlobClient(hash);
+            if (blob.exists()) {
+                blob.upload(BinaryData.fromBytes(data), true);
+                n++;
+            }
+        }
+        return n;
     }
 
     @Override
