@@ -129,6 +129,11 @@ getent passwd keepstore >/dev/null || fail "postinst did not create the keepstor
 [ "$(stat -c '%a %U:%G' /etc/keepstore)" = "750 root:keepstore" ] ||
   fail "/etc/keepstore is $(stat -c '%a %U:%G' /etc/keepstore), expected 750 root:keepstore"
 log "installed: $(command -v keepstore), user keepstore, /etc/keepstore 750 root:keepstore"
+if command -v systemd-analyze >/dev/null; then
+  systemd-analyze verify --man=no /lib/systemd/system/keepstore.service ||
+    fail "systemd-analyze rejects keepstore.service"
+  log "systemd-analyze verify keepstore.service: OK"
+fi
 
 help=$(keepstore -h 2>&1) || fail "keepstore -h exited with status $?: $help"
 grep -q -- '-max-buffers' <<<"$help" || fail "keepstore -h does not list -max-buffers: $help"
@@ -153,7 +158,18 @@ runsv "$service_dir" >"$work/runsv.log" 2>&1 &
 runsv_pid=$!
 base=http://127.0.0.1:$port
 answers() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/" 2>/dev/null)" != 000 ]; }
-wait_for answers "the server to answer on $base"
+# Answers on $base, or gives up early when runsv has had to start it again and again.
+started_pids=" "
+serving_or_crash_looping() {
+  local pid
+  pid=$(server_pid)
+  if [ -n "$pid" ] && [[ "$started_pids" != *" $pid "* ]]; then started_pids="$started_pids$pid "; fi
+  if [ "$(wc -w <<<"$started_pids")" -gt 3 ]; then
+    fail "the server keeps exiting under runsv (started as pids$started_pids)"
+  fi
+  answers
+}
+wait_for serving_or_crash_looping "the server to answer on $base"
 first_pid=$(server_pid)
 [ -n "$first_pid" ] || fail "runsv reports no running server"
 [ "$(basename "$(readlink -f "/proc/$first_pid/exe")")" = java ] ||
