@@ -174,9 +174,9 @@ first_pid=$(server_pid)
 [ -n "$first_pid" ] || fail "runsv reports no running server"
 [ "$(basename "$(readlink -f "/proc/$first_pid/exe")")" = java ] ||
   fail "the supervised process $first_pid is $(readlink -f "/proc/$first_pid/exe"), not the JVM (the launcher must exec it)"
-tr '\0' '\n' <"/proc/$first_pid/cmdline" | grep -qx -- '-Xmx6656m' ||
-  fail "the JVM was not given -Xmx6656m (100 buffers x 64 MiB + 256 MiB): $(tr '\0' ' ' <"/proc/$first_pid/cmdline")"
-log "server answers on $base under runsv; pid $first_pid is the JVM, heap -Xmx6656m for -max-buffers=100"
+tr '\0' '\n' <"/proc/$first_pid/cmdline" | grep -qx -- '-Xmx7128m' ||
+  fail "the JVM was not given -Xmx7128m (100 buffers x 70 MiB + 128 MiB): $(tr '\0' ' ' <"/proc/$first_pid/cmdline")"
+log "server answers on $base under runsv; pid $first_pid is the JVM, heap -Xmx7128m for -max-buffers=100"
 
 token=deb-test-token-$RANDOM$RANDOM
 head -c 300000 /dev/urandom >"$work/block"
