@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -58,11 +60,23 @@ public final class KeepStore implements AutoCloseable {
      * @param blobSignatureTtl blocks younger than this are never trashed (SPEC §6)
      * @param trashEnabled     false = {@code -never-delete}: DELETE answers 405 and trash lists
      *                         are ignored
+     * @param defaultStorageClasses the classes a write that names none targets (the cluster
+     *                         config's classes with {@code Default: true}); empty = any mount.
+     *                         Classes no writable mount offers are left out (with a warning at
+     *                         startup), and if that leaves none, such a write goes to any mount
+     *                         rather than failing
      */
-    public record Options(Clock clock, Duration blobSignatureTtl, boolean trashEnabled) {
+    public record Options(Clock clock, Duration blobSignatureTtl, boolean trashEnabled,
+                          Set<String> defaultStorageClasses) {
         public Options {
             Objects.requireNonNull(clock, "clock");
             Objects.requireNonNull(blobSignatureTtl, "blobSignatureTtl");
+            defaultStorageClasses = Set.copyOf(defaultStorageClasses);
+        }
+
+        /** Options where a write that names no storage class may go to any mount. */
+        public Options(Clock clock, Duration blobSignatureTtl, boolean trashEnabled) {
+            this(clock, blobSignatureTtl, trashEnabled, Set.of());
         }
 
         public static Options defaults() {
@@ -74,8 +88,18 @@ public final class KeepStore implements AutoCloseable {
     private final Map<String, Mount> mountsByUuid;
     private final BufferPool pool;
     private final Options options;
+    /** What a write naming no class targets: the offered part of the default classes; empty = any mount. */
+    private final Set<String> defaultClasses;
     /** Runs the extra writes when a block goes to several mounts at once. */
     private final ExecutorService writers;
+    /**
+     * "mountUuid/hash" of copies recently found corrupt. Reads try those mounts last, so a
+     * large block whose first copy is corrupt (detected only after part of it was sent) can
+     * be served whole from another mount on the client's retry. Bounded; a write of the block
+     * to that mount clears its entry.
+     */
+    private final Set<String> knownCorrupt = ConcurrentHashMap.newKeySet();
+    private static final int KNOWN_CORRUPT_LIMIT = 10_000;
 
     /**
      * @param mounts  the mounts, in configuration order; UUIDs must be distinct
@@ -96,6 +120,7 @@ public final class KeepStore implements AutoCloseable {
             }
         }
         this.mountsByUuid = Map.copyOf(byUuid);
+        this.defaultClasses = offeredDefaultClasses(this.mounts, options.defaultStorageClasses());
         AtomicInteger threadNumber = new AtomicInteger();
         ThreadFactory threads = r -> {
             Thread t = new Thread(r, "keepstore-write-" + threadNumber.incrementAndGet());
@@ -121,6 +146,35 @@ public final class KeepStore implements AutoCloseable {
     /** The mount with this UUID, or null. */
     public Mount mount(String uuid) {
         return uuid == null ? null : mountsByUuid.get(uuid);
+    }
+
+    private static Set<String> offeredDefaultClasses(List<Mount> mounts, Set<String> wanted) {
+        Set<String> offered = new TreeSet<>();
+        Set<String> missing = new TreeSet<>();
+        for (String c : wanted) {
+            if (mounts.stream().anyMatch(m -> m.allowWrite() && m.storageClasses().contains(c))) {
+                offered.add(c);
+            } else {
+                missing.add(c);
+            }
+        }
+        if (!missing.isEmpty() && offered.isEmpty()) {
+            log.warn("no writable mount offers a default storage class ({}); writes that name no class"
+                    + " go to any writable mount", String.join(", ", missing));
+        } else if (!missing.isEmpty()) {
+            log.warn("default storage class(es) {} not offered by any writable mount here; writes that name"
+                    + " no class are stored in {} only", String.join(", ", missing), String.join(", ", offered));
+        }
+        return Set.copyOf(offered);
+    }
+
+    /** The classes a write must satisfy: those requested, or the default classes when none are named. */
+    private Set<String> classesToSatisfy(Set<String> requested, String mountUuid) {
+        if (requested != null && !requested.isEmpty()) {
+            return requested;
+        }
+        // A write aimed at one mount (a pull list item naming it) takes that mount whatever its classes.
+        return mountUuid != null && !mountUuid.isEmpty() ? Set.of() : defaultClasses;
     }
 
     // ---------------------------------------------------------------- rendezvous
@@ -159,12 +213,16 @@ public final class KeepStore implements AutoCloseable {
     // ---------------------------------------------------------------- write
 
     /**
-     * Reads a request body into a pool buffer while hashing it, then stores it (SPEC §5).
+     * Reads a request body into a pool buffer while hashing it, then stores it (SPEC §5): over
+     * writable mounts in rendezvous order, an identical existing copy is touched and counted, a
+     * corrupt one is overwritten, and further mounts are written (several at once when several
+     * classes are pending) until every requested class has a copy and at least one replica
+     * exists. Satisfying only some of the requested classes is a success; the result says which.
      *
      * @param hash           the hash the client claims (from the URL)
      * @param body           the request body
      * @param contentLength  the declared length, or -1 when unknown (chunked)
-     * @param storageClasses classes to satisfy; empty = any mount
+     * @param storageClasses classes to satisfy; empty = the default classes of {@link Options}
      * @throws KeepException 413 as soon as byte 64 MiB + 1 arrives (or the declared length is
      *                       larger); 400 when the MD5 differs or the body is shorter/longer than
      *                       declared; 500 collision; 507 / 503 when nothing could be written
@@ -176,6 +234,9 @@ public final class KeepStore implements AutoCloseable {
         if (contentLength > Locator.MAX_BLOCK_SIZE) {
             throw KeepException.tooLarge();
         }
+        storageClasses = classesToSatisfy(storageClasses, null);
+        // Refuse an unsatisfiable class before waiting for a buffer and reading the body.
+        requireClassesOffered(hash, storageClasses, mounts.stream().filter(Mount::allowWrite).toList());
         try (BufferPool.Lease lease = pool.acquire()) {
             byte[] buffer = lease.array();
             MessageDigest md5 = md5();
@@ -217,7 +278,7 @@ public final class KeepStore implements AutoCloseable {
      * Stores a block already in memory (e.g. fetched by the pull worker). Verifies the MD5.
      *
      * @param data           the block, from position to limit; not modified
-     * @param storageClasses classes to satisfy; empty = any mount
+     * @param storageClasses classes to satisfy; empty = the default classes of {@link Options}
      * @param mountUuid      if not null or empty, write to this mount only (it must be writable)
      * @throws KeepException 400 when the MD5 differs from {@code hash}; 413 when too large;
      *                       404 for an unknown {@code mountUuid}; otherwise as
@@ -240,6 +301,7 @@ public final class KeepStore implements AutoCloseable {
     /** SPEC §5 steps 2–4 for verified data. */
     private WriteResult store(String hash, ByteBuffer data, Set<String> storageClasses, String mountUuid)
             throws IOException {
+        storageClasses = classesToSatisfy(storageClasses, mountUuid);
         List<Mount> candidates;
         if (mountUuid != null && !mountUuid.isEmpty()) {
             Mount target = mount(mountUuid);
@@ -250,17 +312,13 @@ public final class KeepStore implements AutoCloseable {
         } else {
             candidates = writableOrder(hash);
         }
+        requireClassesOffered(hash, storageClasses, candidates);
         Replication progress = new Replication(storageClasses);
-        for (String wanted : progress.pendingClasses) {
-            if (candidates.stream().noneMatch(m -> m.storageClasses().contains(wanted))) {
-                log.info("write {}: no writable mount offers storage class {}", hash, wanted);
-                throw KeepException.insufficientStorage();
-            }
-        }
 
         // Existing copies: an identical one counts (after a touch), a different but intact one
-        // is a collision (write nowhere), a corrupt one is overwritten below.
+        // is a collision (write nowhere), a corrupt one is overwritten.
         List<Mount> remaining = new ArrayList<>(candidates);
+        List<Mount> corrupt = new ArrayList<>();
         for (Mount m : candidates) {
             if (progress.isSatisfied()) {
                 break;
@@ -268,36 +326,37 @@ public final class KeepStore implements AutoCloseable {
             if (!progress.wants(m)) {
                 continue;
             }
-            if (existingCopyMatches(m, hash, data)) {
-                try {
-                    m.volume().touch(hash);
-                    progress.add(m);
-                    remaining.remove(m);
-                } catch (IOException | RuntimeException e) {
-                    log.warn("write {}: could not touch existing copy on mount {} (volume {}): {}",
-                            hash, m.uuid(), m.deviceId(), e.toString());
+            switch (existingCopy(m, hash, data)) {
+                case IDENTICAL -> {
+                    try {
+                        m.volume().touch(hash);
+                        progress.add(m);
+                        remaining.remove(m);
+                    } catch (IOException | RuntimeException e) {
+                        log.warn("write {}: could not touch existing copy on mount {} (volume {}): {}",
+                                hash, m.uuid(), m.deviceId(), e.toString());
+                    }
+                }
+                case CORRUPT -> corrupt.add(m);
+                case ABSENT, UNREADABLE -> {
                 }
             }
         }
 
         List<Throwable> failures = new ArrayList<>();
+        if (!corrupt.isEmpty()) {
+            // Repair corrupt copies even when other mounts already satisfy the request: left in
+            // place, a corrupt copy early in rendezvous order would spoil reads of large blocks.
+            remaining.removeAll(corrupt);
+            writeWave(hash, data, corrupt, progress, failures);
+        }
         while (!progress.isSatisfied()) {
             List<Mount> wave = progress.nextWave(remaining);
             if (wave.isEmpty()) {
                 break;
             }
             remaining.removeAll(wave);
-            List<Throwable> waveFailures = writeAll(hash, data, wave);
-            for (int i = 0; i < wave.size(); i++) {
-                Throwable failure = waveFailures.get(i);
-                if (failure == null) {
-                    progress.add(wave.get(i));
-                } else {
-                    Mount m = wave.get(i);
-                    log.warn("write {}: mount {} (volume {}) failed: {}", hash, m.uuid(), m.deviceId(), failure.toString());
-                    failures.add(failure);
-                }
-            }
+            writeWave(hash, data, wave, progress, failures);
         }
 
         if (progress.replicas == 0) {
@@ -310,6 +369,37 @@ public final class KeepStore implements AutoCloseable {
             throw KeepException.unavailable(KeepException.VOLUME_UNAVAILABLE, failures.get(0));
         }
         return new WriteResult(Locator.of(hash, data.remaining()), progress.replicas, progress.classesConfirmed);
+    }
+
+    /** 507 unless every requested class is offered by at least one of {@code candidates}. */
+    private static void requireClassesOffered(String hash, Set<String> storageClasses, List<Mount> candidates)
+            throws KeepException {
+        if (storageClasses == null) {
+            return;
+        }
+        for (String wanted : storageClasses) {
+            if (candidates.stream().noneMatch(m -> m.storageClasses().contains(wanted))) {
+                log.info("write {}: no writable mount offers storage class {}", hash, wanted);
+                throw KeepException.insufficientStorage();
+            }
+        }
+    }
+
+    /** Writes to every mount of a wave, counting successes in progress and collecting failures. */
+    private void writeWave(String hash, ByteBuffer data, List<Mount> wave, Replication progress,
+                           List<Throwable> failures) {
+        List<Throwable> results = writeAll(hash, data, wave);
+        for (int i = 0; i < wave.size(); i++) {
+            Mount m = wave.get(i);
+            Throwable failure = results.get(i);
+            if (failure == null) {
+                progress.add(m);
+                knownCorrupt.remove(corruptKey(m, hash));
+            } else {
+                log.warn("write {}: mount {} (volume {}) failed: {}", hash, m.uuid(), m.deviceId(), failure.toString());
+                failures.add(failure);
+            }
+        }
     }
 
     /**
@@ -354,6 +444,9 @@ public final class KeepStore implements AutoCloseable {
         return results;
     }
 
+    /** What a mount holds under the hash of a block being written. */
+    private enum ExistingCopy { ABSENT, IDENTICAL, CORRUPT, UNREADABLE }
+
     /**
      * Whether {@code m} already holds exactly {@code data}. Reads the stored copy through,
      * comparing and hashing it, to tell an intact different block (a collision) from a corrupt
@@ -361,16 +454,16 @@ public final class KeepStore implements AutoCloseable {
      *
      * @throws CollisionException if the stored copy is intact and differs from {@code data}
      */
-    private boolean existingCopyMatches(Mount m, String hash, ByteBuffer data) throws CollisionException {
+    private ExistingCopy existingCopy(Mount m, String hash, ByteBuffer data) throws CollisionException {
         StoredBlock block;
         try {
             block = m.volume().open(hash);
         } catch (BlockNotFoundException e) {
-            return false;
+            return ExistingCopy.ABSENT;
         } catch (IOException | RuntimeException e) {
             log.warn("write {}: could not check for an existing copy on mount {} (volume {}): {}",
                     hash, m.uuid(), m.deviceId(), e.toString());
-            return false;
+            return ExistingCopy.UNREADABLE;
         }
         boolean equal;
         boolean intact;
@@ -399,10 +492,10 @@ public final class KeepStore implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             log.warn("write {}: could not read the existing copy on mount {} (volume {}): {}",
                     hash, m.uuid(), m.deviceId(), e.toString());
-            return false;
+            return ExistingCopy.UNREADABLE;
         }
         if (equal) {
-            return true;
+            return ExistingCopy.IDENTICAL;
         }
         if (intact) {
             log.error("hash collision: mount {} (volume {}) holds different data with hash {}",
@@ -410,7 +503,7 @@ public final class KeepStore implements AutoCloseable {
             throw new CollisionException(hash);
         }
         log.warn("corrupt copy of {} on mount {} (volume {}); it will be overwritten", hash, m.uuid(), m.deviceId());
-        return false;
+        return ExistingCopy.CORRUPT;
     }
 
     /** Tracks which requested classes are satisfied and what was stored where. */
@@ -476,8 +569,8 @@ public final class KeepStore implements AutoCloseable {
 
     /**
      * Streams a block to {@code sink}, verifying it (SPEC §4). Mounts are visited in rendezvous
-     * order; a corrupt copy or error found before the first byte was delivered is logged and the
-     * next mount is tried. Chunk N is delivered only after chunk N+1 was read and hashed, and
+     * order (those recently found to hold a corrupt copy of this block last); a corrupt copy or
+     * error found before the first byte was delivered is logged and the next mount is tried. Chunk N is delivered only after chunk N+1 was read and hashed, and
      * the last chunk only after the whole block's MD5 matched.
      *
      * @return the number of bytes delivered
@@ -509,14 +602,20 @@ public final class KeepStore implements AutoCloseable {
         try (BufferPool.Lease lease = pool.acquire()) {
             boolean corruptSeen = false;
             IOException firstError = null;
-            for (Mount m : rendezvousOrder(hash)) {
+            for (Mount m : readOrder(hash)) {
                 try {
                     return readCopy(m, hash, lease.array(), sink);
                 } catch (BlockNotFoundException e) {
                     // try the next mount
+                } catch (ChecksumException e) {
+                    rememberCorrupt(m, hash);
+                    log.warn("corrupt copy of {} on mount {} (volume {}) found after part of it was sent;"
+                            + " the response ends short", hash, m.uuid(), m.deviceId());
+                    throw e;
                 } catch (UndeliveredCopy e) {
                     if (e.corrupt) {
                         corruptSeen = true;
+                        rememberCorrupt(m, hash);
                         log.warn("corrupt copy of {} on mount {} (volume {}): {}; trying the next mount",
                                 hash, m.uuid(), m.deviceId(), e.getMessage());
                     } else {
@@ -538,6 +637,29 @@ public final class KeepStore implements AutoCloseable {
             }
             throw new BlockNotFoundException(hash);
         }
+    }
+
+    /** Rendezvous order, except that mounts known to hold a corrupt copy come last. */
+    private List<Mount> readOrder(String hash) {
+        List<Mount> order = rendezvousOrder(hash);
+        if (knownCorrupt.isEmpty()) {
+            return order;
+        }
+        List<Mount> suspect = new ArrayList<>();
+        order.removeIf(m -> knownCorrupt.contains(corruptKey(m, hash)) && suspect.add(m));
+        order.addAll(suspect);
+        return order;
+    }
+
+    private void rememberCorrupt(Mount m, String hash) {
+        if (knownCorrupt.size() >= KNOWN_CORRUPT_LIMIT) {
+            knownCorrupt.clear(); // a crude bound: this is a hint for retries, not a registry
+        }
+        knownCorrupt.add(corruptKey(m, hash));
+    }
+
+    private static String corruptKey(Mount m, String hash) {
+        return m.uuid() + "/" + hash;
     }
 
     /**
@@ -649,7 +771,6 @@ public final class KeepStore implements AutoCloseable {
             if (!started) {
                 return UndeliveredCopy.corrupt(detail);
             }
-            log.warn("corrupt copy of {} detected after part of it was sent: {}", hash, detail);
             return new ChecksumException(hash);
         }
     }

@@ -333,6 +333,17 @@ class KeepStoreTest {
         assertArrayEquals(FOO, first.get(FOO_HASH));
     }
 
+    @Test
+    void corruptCopyIsRepairedEvenWhenAGoodOneExistsElsewhere() throws Exception {
+        KeepStore s = store(mount(1, volume()), mount(2, volume()));
+        List<MemoryVolume> order = inOrder(s, FOO_HASH);
+        order.get(0).putRaw(FOO_HASH, "fox".getBytes(StandardCharsets.US_ASCII));
+        order.get(1).putRaw(FOO_HASH, FOO);
+        WriteResult r = put(s, FOO);
+        assertEquals(2, r.replicas(), "the good copy and the repaired one");
+        assertArrayEquals(FOO, order.get(0).get(FOO_HASH));
+    }
+
     // ---------------------------------------------------------------- storage classes and failures
 
     @Test
@@ -357,6 +368,71 @@ class KeepStoreTest {
         assertEquals(chosen.replication(), r.classesConfirmed().get("archive"));
         assertTrue(r.classesConfirmed().containsKey("archive"));
         assertTrue(r.replicas() >= 1);
+    }
+
+    private KeepStore storeWithDefaults(Set<String> defaults, Mount... mounts) {
+        KeepStore s = new KeepStore(List.of(mounts), pool, new KeepStore.Options(clock, TTL, true, defaults));
+        stores.add(s);
+        return s;
+    }
+
+    @Test
+    void writeNamingNoClassTargetsTheDefaultClasses() throws Exception {
+        // The archive mount has the higher priority, so it comes first in rendezvous order for
+        // every hash: without default classes an unclassified write would land there.
+        MemoryVolume standard = volume();
+        MemoryVolume archive = volume();
+        KeepStore s = storeWithDefaults(Set.of("default"), mount(1, standard, "default"),
+                new Mount(uuid(2), archive, true, true, 1, Set.of("archive"), 10));
+        for (int i = 0; i < 20; i++) {
+            byte[] data = randomBytes(100, 100 + i);
+            WriteResult r = put(s, data);
+            assertTrue(standard.contains(md5(data)));
+            assertFalse(archive.contains(md5(data)), "only the default class is written");
+            assertEquals(Map.of("default", 1), r.classesConfirmed());
+        }
+        // Naming a class still overrides the defaults.
+        byte[] data = randomBytes(100, 99);
+        assertEquals(Map.of("archive", 1), put(s, data, "archive").classesConfirmed());
+        assertFalse(standard.contains(md5(data)));
+
+        // The same via the in-memory entry point; a named mount takes the block whatever its class.
+        byte[] pulled = randomBytes(100, 98);
+        s.write(md5(pulled), java.nio.ByteBuffer.wrap(pulled), Set.of(), null);
+        assertTrue(standard.contains(md5(pulled)));
+        s.write(md5(pulled), java.nio.ByteBuffer.wrap(pulled), Set.of(), uuid(2));
+        assertTrue(archive.contains(md5(pulled)));
+    }
+
+    @Test
+    void everyDefaultClassGetsACopy() throws Exception {
+        MemoryVolume a = volume();
+        MemoryVolume b = volume();
+        MemoryVolume other = volume();
+        KeepStore s = storeWithDefaults(Set.of("a", "b"), mount(1, a, "a"), mount(2, b, "b"),
+                mount(3, other, "other"));
+        WriteResult r = put(s, FOO);
+        assertTrue(a.contains(FOO_HASH));
+        assertTrue(b.contains(FOO_HASH));
+        assertFalse(other.contains(FOO_HASH));
+        assertEquals(Map.of("a", 1, "b", 1), r.classesConfirmed());
+    }
+
+    @Test
+    void defaultClassesNoWritableMountOffersAreLeftOut() throws Exception {
+        // "gone" is offered only by a read-only mount: an unclassified write must still succeed,
+        // satisfying the default classes that are offered...
+        MemoryVolume standard = volume();
+        KeepStore s = storeWithDefaults(Set.of("default", "gone"), mount(1, standard, "default"),
+                new Mount(uuid(2), volume(), false, false, 1, Set.of("gone"), 0));
+        assertEquals(Map.of("default", 1), put(s, FOO).classesConfirmed());
+        // ...and when none is offered, it goes to any writable mount rather than failing.
+        MemoryVolume archive = volume();
+        KeepStore none = storeWithDefaults(Set.of("gone"), mount(3, archive, "archive"));
+        assertEquals(Map.of("archive", 1), put(none, FOO).classesConfirmed());
+        assertTrue(archive.contains(FOO_HASH));
+        // Naming the missing class explicitly is still refused.
+        assertEquals(507, status(() -> put(none, FOO, "gone")));
     }
 
     @Test
@@ -391,6 +467,9 @@ class KeepStoreTest {
         assertEquals(507, status(() -> put(s, FOO, "readonly-class")), "offered only by a read-only mount");
         assertEquals(507, status(() -> put(s, FOO, "default", "nonexistent")));
         assertFalse(v.contains(FOO_HASH));
+        CountingZeros body = new CountingZeros(1000);
+        assertEquals(507, status(() -> s.write(FOO_HASH, body, 1000, Set.of("nonexistent"))));
+        assertEquals(0, body.served, "refused before reading the body");
     }
 
     @Test
@@ -521,6 +600,22 @@ class KeepStoreTest {
         assertEquals(data.length, sink.begunWith);
         assertEquals(2L * KeepStore.READ_CHUNK, sink.bytes.size(), "all but the final chunk went out");
         assertEquals(502, status(() -> s.verify(hash)));
+    }
+
+    @Test
+    void afterACutShortReadTheRetryIsServedFromAGoodCopy() throws Exception {
+        byte[] data = randomBytes(2 * KeepStore.READ_CHUNK + 7, 17);
+        String hash = md5(data);
+        KeepStore s = store(mount(1, volume()), mount(2, volume()));
+        List<MemoryVolume> order = inOrder(s, hash);
+        order.get(0).putRaw(hash, data);
+        order.get(0).corrupt(hash);
+        order.get(1).putRaw(hash, data);
+        assertThrows(ChecksumException.class, () -> s.read(hash, new CapturingSink()));
+        assertArrayEquals(data, get(s, hash), "the known-corrupt mount is tried last");
+        // A write repairs the corrupt copy and the mount is back in its place.
+        put(s, data);
+        assertArrayEquals(data, order.get(0).get(hash));
     }
 
     @Test
@@ -814,6 +909,33 @@ class KeepStoreTest {
         clock.advance(TTL);
         assertEquals(0, s.trash(FOO_HASH, 0, null));
         assertTrue(v.contains(FOO_HASH));
+    }
+
+    @Test
+    void concurrentWritesAndReadsShareTheBoundedPool() throws Exception {
+        KeepStore s = store(mount(1, volume()), mount(2, volume()), mount(3, volume()));
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(6);
+        try {
+            List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < 6; t++) {
+                int seed = t;
+                done.add(threads.submit(() -> {
+                    for (int i = 0; i < 20; i++) {
+                        byte[] data = randomBytes(1000 + i, seed * 100L + i % 5);
+                        put(s, data);
+                        assertArrayEquals(data, get(s, md5(data)));
+                        assertTrue(pool.inUse() <= pool.maxBuffers());
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : done) {
+                f.get(120, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } finally {
+            threads.shutdownNow();
+        }
+        assertTrue(pool.bytesAllocated() <= (long) pool.maxBuffers() * pool.bufferSize());
     }
 
     // ---------------------------------------------------------------- index, mounts
