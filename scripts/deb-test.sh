@@ -46,10 +46,10 @@ fi
 version=$(sed -n 's:.*<version>\(.*\)</version>.*:\1:p' pom.xml | head -n 1)
 deb=${KEEPSTORE_DEB:-keep-deb/target/keepstore_${version}_all.deb}
 if [ -z "${KEEPSTORE_DEB:-}" ]; then
-  if [ ! -f "$deb" ] || [ -n "$(find pom.xml keep-*/pom.xml keep-*/src scripts/keepstore-launcher docs/install.md \
+  if [ ! -f "$deb" ] || [ -n "$(find pom.xml keep-*/pom.xml keep-*/src scripts/keepstore-launcher docs/install.md docs/operators.md \
     -newer "$deb" -print -quit 2>/dev/null)" ]; then
     log "building $deb"
-    mvn -B -q -pl keep-deb -am package -DskipTests
+    mvn -B -q -Dstyle.color=never -pl keep-deb -am package -DskipTests
   else
     log "reusing $deb (newer than its sources)"
   fi
