@@ -36,9 +36,16 @@ missing=()
 command -v runsv >/dev/null || missing+=(runit)
 command -v lintian >/dev/null || missing+=(lintian)
 command -v curl >/dev/null || missing+=(curl)
+apt_updated=no
+apt_update_once() {
+  if [ "$apt_updated" = no ]; then
+    apt-get update -q
+    apt_updated=yes
+  fi
+}
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
-  apt-get update -q
+  apt_update_once
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
@@ -120,6 +127,7 @@ log "installing $(basename "$deb")"
 installed_by_us=yes
 if ! dpkg -i "$deb" >"$work/dpkg.log" 2>&1; then
   log "dpkg -i left dependencies unresolved; apt-get install -f"
+  apt_update_once >>"$work/dpkg.log" 2>&1
   DEBIAN_FRONTEND=noninteractive apt-get install -f -y -q >>"$work/dpkg.log" 2>&1 ||
     { cat "$work/dpkg.log" >&2; fail "apt-get install -f did not complete the installation"; }
 fi
