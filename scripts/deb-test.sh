@@ -152,8 +152,8 @@ volume=$work/mnt/keep
 mkdir -p "$volume" "$service_dir"
 signing_key=/etc/keepstore/blob-signing.key
 head -c 48 /dev/urandom | base64 -w0 >"$signing_key"
-chown root:keepstore "$signing_key"
-chmod 0640 "$signing_key"
+chown keepstore:keepstore "$signing_key"
+chmod 0600 "$signing_key"
 port=$(free_port)
 cat >"$service_dir/run" <<EOF
 #!/bin/sh
