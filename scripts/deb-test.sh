@@ -185,6 +185,9 @@ first_pid=$(server_pid)
 tr '\0' '\n' <"/proc/$first_pid/cmdline" | grep -qx -- '-Xmx7128m' ||
   fail "the JVM was not given -Xmx7128m (100 buffers x 70 MiB + 128 MiB): $(tr '\0' ' ' <"/proc/$first_pid/cmdline")"
 log "server answers on $base under runsv; pid $first_pid is the JVM, heap -Xmx7128m for -max-buffers=100"
+if grep -q 'of heap for block buffers' "$work/runsv.log"; then
+  fail "the server says the launcher's heap cannot hold its buffers: $(grep 'of heap for block buffers' "$work/runsv.log")"
+fi
 
 token=deb-test-token-$RANDOM$RANDOM
 head -c 300000 /dev/urandom >"$work/block"
