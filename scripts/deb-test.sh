@@ -56,7 +56,13 @@ if [ -z "${KEEPSTORE_DEB:-}" ]; then
   if [ ! -f "$deb" ] || [ -n "$(find pom.xml keep-*/pom.xml keep-*/src scripts/keepstore-launcher docs/install.md docs/operators.md \
     -newer "$deb" -print -quit 2>/dev/null)" ]; then
     log "building $deb"
-    mvn -B -q -Dstyle.color=never -pl keep-deb -am package -DskipTests
+    build_log=$(mktemp /tmp/keepstore-deb-build.XXXXXX)
+    if ! mvn -B -q -Dstyle.color=never -pl keep-deb -am package -DskipTests >"$build_log" 2>&1; then
+      cat "$build_log" >&2
+      rm -f "$build_log"
+      fail "the package build failed"
+    fi
+    rm -f "$build_log"
   else
     log "reusing $deb (newer than its sources)"
   fi
