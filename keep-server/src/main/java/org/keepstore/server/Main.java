@@ -143,6 +143,7 @@ public final class Main {
                     .maxRequests(settings.maxRequests())
                     .build();
             logStartup(settings, mounts);
+            HeapCheck.warningForThisJvm(settings.maxBuffers()).ifPresent(log::warn);
             try {
                 server.start(settings.listenHost(), settings.listenPort());
             } catch (IOException | RuntimeException e) {
