@@ -511,6 +511,41 @@ abstract class KeepProtocolContract {
         throw new AssertionError("not in index: " + hash);
     }
 
+    // ------------------------------------------------------------ conformance details
+
+    @Test
+    void headWorksWhereverGetDoesWithContentLengthAndNoBody() throws Exception {
+        for (String path : List.of("/status.json", "/_health/ping", "/metrics")) {
+            TestHttp.Response get = http().get(path);
+            TestHttp.Response head = http().send("HEAD", path, null);
+            assertEquals(200, head.status(), path);
+            assertEquals(0, head.body().length, path);
+            assertNotNull(head.header("Content-Length"), path);
+            assertCors(head);
+            assertEquals(get.header("Content-Type"), head.header("Content-Type"), path);
+        }
+        String someMount = json.readTree(http().get("/mounts", "Authorization", bearer(ADMIN_TOKEN)).body())
+                .get(0).get("uuid").asText();
+        for (String path : List.of("/index", "/index/abc", "/mounts", "/mounts/" + someMount + "/blocks")) {
+            assertEquals(401, http().send("HEAD", path, null).status(), path);
+            TestHttp.Response head = http().send("HEAD", path, null, "Authorization", bearer(ADMIN_TOKEN));
+            assertEquals(200, head.status(), path);
+            assertEquals(0, head.body().length, path);
+        }
+    }
+
+    @Test
+    void headWithoutSizeHintIsAllowed() throws Exception {
+        // SPEC §3 answers 405 only to a GET without a size hint (the reference server lets HEAD through).
+        byte[] data = "head without size".getBytes();
+        Locator signed = Locator.parse(store(data));
+        TestHttp.Response head = http().send("HEAD", "/" + signed.hash() + "+" + signed.signatureHint(), null,
+                "Authorization", bearer(USER_TOKEN));
+        assertEquals(200, head.status());
+        assertEquals(Integer.toString(data.length), head.header("Content-Length"));
+        assertEquals(405, getSigned(signed.hash() + "+" + signed.signatureHint()).status());
+    }
+
     static void assertCors(TestHttp.Response r) {
         assertEquals("*", r.header("Access-Control-Allow-Origin"));
         assertEquals("GET, HEAD, PUT, OPTIONS", r.header("Access-Control-Allow-Methods"));

@@ -191,13 +191,15 @@ final class KeepHandler implements HttpHandler {
             return;
         }
         // Health and metrics are exempt from -max-requests and never wait for a worker thread.
-        if (path.equals("/_health/ping") && method.equalToString("GET")) {
+        // HEAD is answered wherever GET is, as Go's server does: same status and headers, no body.
+        boolean getOrHead = method.equalToString("GET") || method.equalToString("HEAD");
+        if (path.equals("/_health/ping") && getOrHead) {
             if (managementAllowed(ex)) {
                 sendText(ex, 200, "application/json", "{\"health\":\"OK\"}\n");
             }
             return;
         }
-        if (path.equals("/metrics") && method.equalToString("GET")) {
+        if (path.equals("/metrics") && getOrHead) {
             if (managementAllowed(ex)) {
                 sendText(ex, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(gauges));
             }
@@ -288,22 +290,23 @@ final class KeepHandler implements HttpHandler {
         String path = ex.getRequestPath();
         HttpString method = ex.getRequestMethod();
         boolean get = method.equalToString("GET");
+        boolean head = method.equalToString("HEAD");
         boolean put = method.equalToString("PUT");
 
         switch (path) {
             case "/status.json" -> {
-                requireMethod(get);
+                requireMethod(get || head);
                 sendJson(ex, statusJson());
                 return;
             }
             case "/index" -> {
-                requireMethod(get);
+                requireMethod(get || head);
                 requireAdmin(ex);
                 index(ex, null, queryPrefix(ex, ""));
                 return;
             }
             case "/mounts" -> {
-                requireMethod(get);
+                requireMethod(get || head);
                 requireAdmin(ex);
                 sendJson(ex, mountsJson());
                 return;
@@ -324,13 +327,13 @@ final class KeepHandler implements HttpHandler {
             }
         }
         if (path.startsWith("/index/")) {
-            requireMethod(get);
+            requireMethod(get || head);
             requireAdmin(ex);
             index(ex, null, checkPrefix(path.substring("/index/".length())));
             return;
         }
         if (path.startsWith("/mounts/")) {
-            requireMethod(get);
+            requireMethod(get || head);
             String[] parts = path.substring("/mounts/".length()).split("/", -1);
             if (parts.length < 2 || parts.length > 3 || !parts[1].equals("blocks") || parts[0].isEmpty()) {
                 throw KeepException.badRequest(BAD_REQUEST);
@@ -350,7 +353,6 @@ final class KeepHandler implements HttpHandler {
         }
 
         String target = path.substring(1);
-        boolean head = method.equalToString("HEAD");
         if ((get || head) && target.startsWith("/")) {
             // GET //LOCATOR is served like GET /LOCATOR (some clients join URLs that way).
             target = target.substring(1);
@@ -539,7 +541,8 @@ final class KeepHandler implements HttpHandler {
         if (enforcePermissions) {
             signer.verify(locator, token(ex));
         }
-        if (!locator.hasSize() && !locator.hash().equals(Locator.EMPTY_BLOCK_HASH)) {
+        // GET needs the size to tell a short body from a complete one; HEAD does not (SPEC §3).
+        if (!head && !locator.hasSize() && !locator.hash().equals(Locator.EMPTY_BLOCK_HASH)) {
             throw KeepException.methodNotAllowed();
         }
         // Waiting for a buffer or a volume: if the client leaves meanwhile, give up the place.
