@@ -546,6 +546,15 @@ abstract class KeepProtocolContract {
         assertEquals(405, getSigned(signed.hash() + "+" + signed.signatureHint()).status());
     }
 
+    @Test
+    void getOfMalformedLocatorStillVariesOnSignature() throws Exception {
+        for (String method : List.of("GET", "HEAD")) {
+            TestHttp.Response r = http().send(method, "/" + EMPTY + "++0", null, "Authorization", bearer(USER_TOKEN));
+            assertEquals(400, r.status(), method);
+            assertEquals("X-Keep-Signature", r.header("Vary"), method);
+        }
+    }
+
     static void assertCors(TestHttp.Response r) {
         assertEquals("*", r.header("Access-Control-Allow-Origin"));
         assertEquals("GET, HEAD, PUT, OPTIONS", r.header("Access-Control-Allow-Methods"));

@@ -533,11 +533,12 @@ final class KeepHandler implements HttpHandler {
 
     private void getBlock(HttpServerExchange ex, RequestInfo info, String target, boolean head)
             throws IOException, InterruptedException {
+        // Before anything can fail: a cache must not reuse any answer for a request with another signature.
+        ex.getResponseHeaders().put(Headers.VARY, "X-Keep-Signature");
         Locator locator = Locator.parse(target);
         if (locator.remoteHint() != null) {
             throw KeepException.badRequest(REMOTE_NOT_CONFIGURED);
         }
-        ex.getResponseHeaders().put(Headers.VARY, "X-Keep-Signature");
         if (enforcePermissions) {
             signer.verify(locator, token(ex));
         }
