@@ -555,6 +555,18 @@ abstract class KeepProtocolContract {
         }
     }
 
+    @Test
+    void indexPrefixFromTheQueryWinsOverThePath() throws Exception {
+        byte[] data = "query prefix wins".getBytes();
+        String hash = TestHttp.md5(data);
+        store(data);
+        String otherPrefix = hash.charAt(0) == '0' ? "1" : "0";
+        String text = http().get("/index/" + otherPrefix + "?prefix=" + hash.substring(0, 3),
+                "Authorization", bearer(ADMIN_TOKEN)).text();
+        assertTrue(text.contains(hash + "+"), text);
+        assertTrue(text.endsWith("\n"));
+    }
+
     static void assertCors(TestHttp.Response r) {
         assertEquals("*", r.header("Access-Control-Allow-Origin"));
         assertEquals("GET, HEAD, PUT, OPTIONS", r.header("Access-Control-Allow-Methods"));

@@ -329,7 +329,7 @@ final class KeepHandler implements HttpHandler {
         if (path.startsWith("/index/")) {
             requireMethod(get || head);
             requireAdmin(ex);
-            index(ex, null, checkPrefix(path.substring("/index/".length())));
+            index(ex, null, queryPrefix(ex, checkPrefix(path.substring("/index/".length()))));
             return;
         }
         if (path.startsWith("/mounts/")) {
@@ -339,7 +339,7 @@ final class KeepHandler implements HttpHandler {
                 throw KeepException.badRequest(BAD_REQUEST);
             }
             requireAdmin(ex);
-            String prefix = parts.length == 3 ? checkPrefix(parts[2]) : queryPrefix(ex, "");
+            String prefix = queryPrefix(ex, parts.length == 3 ? checkPrefix(parts[2]) : "");
             index(ex, parts[0], prefix);
             return;
         }
@@ -619,9 +619,11 @@ final class KeepHandler implements HttpHandler {
 
     // ---------------------------------------------------------------- index
 
-    private static String queryPrefix(HttpServerExchange ex, String defaultPrefix) throws KeepException {
+    /** A non-empty {@code ?prefix=} wins over the prefix in the path, as in the reference server. */
+    private static String queryPrefix(HttpServerExchange ex, String pathPrefix) throws KeepException {
         Deque<String> values = ex.getQueryParameters().get("prefix");
-        return values == null || values.isEmpty() ? defaultPrefix : checkPrefix(values.getFirst());
+        return values == null || values.isEmpty() || values.getFirst().isEmpty() ? pathPrefix
+                : checkPrefix(values.getFirst());
     }
 
     private static String checkPrefix(String prefix) throws KeepException {
