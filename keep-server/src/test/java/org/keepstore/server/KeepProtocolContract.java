@@ -567,6 +567,13 @@ abstract class KeepProtocolContract {
         assertTrue(text.endsWith("\n"));
     }
 
+    @Test
+    void adminTokenMayComeFromTheQueryBesideAnotherHeaderToken() throws Exception {
+        // Like the reference server, every token the request carries is tried against the admin token.
+        assertEquals(200, http().get("/mounts?api_token=" + ADMIN_TOKEN, "Authorization", bearer(USER_TOKEN)).status());
+        assertEquals(403, http().get("/mounts?api_token=" + USER_TOKEN, "Authorization", bearer("other")).status());
+    }
+
     static void assertCors(TestHttp.Response r) {
         assertEquals("*", r.header("Access-Control-Allow-Origin"));
         assertEquals("GET, HEAD, PUT, OPTIONS", r.header("Access-Control-Allow-Methods"));

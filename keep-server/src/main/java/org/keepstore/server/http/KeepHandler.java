@@ -402,14 +402,39 @@ final class KeepHandler implements HttpHandler {
         return null;
     }
 
-    /** Admin endpoints: no token → 401; any token but the admin token → 403 (also when none is configured). */
+    /** Every token the request carries: the {@code Authorization} header's, then each {@code api_token}. */
+    static List<String> tokens(HttpServerExchange ex) {
+        List<String> tokens = new ArrayList<>(2);
+        String header = token(ex);
+        if (header != null) {
+            tokens.add(header);
+        }
+        Deque<String> values = ex.getQueryParameters().get("api_token");
+        if (values != null) {
+            for (String value : values) {
+                if (!value.isEmpty() && !value.equals(header)) {
+                    tokens.add(value);
+                }
+            }
+        }
+        return tokens;
+    }
+
+    /**
+     * Admin endpoints: no token → 401; no token that is the admin token → 403 (also when none is
+     * configured). Like the reference, every token the request carries is tried.
+     */
     private void requireAdmin(HttpServerExchange ex) throws KeepException {
-        String token = token(ex);
-        if (token == null) {
+        List<String> tokens = tokens(ex);
+        if (tokens.isEmpty()) {
             throw KeepException.unauthorized(KeepException.NO_TOKEN);
         }
-        if (adminToken == null
-                || !MessageDigest.isEqual(adminToken, token.getBytes(StandardCharsets.UTF_8))) {
+        boolean admin = false;
+        for (String token : tokens) {
+            // Compare every one (constant time each), so timing does not say which matched.
+            admin |= adminToken != null && MessageDigest.isEqual(adminToken, token.getBytes(StandardCharsets.UTF_8));
+        }
+        if (!admin) {
             throw KeepException.forbidden("Forbidden");
         }
     }
