@@ -89,11 +89,11 @@ public final class LegacyFlags {
         f.string("listen", DEFAULT_LISTEN,
                 "Address to listen on, as \"host:port\" (e.g. 10.0.1.24:25107); leave out the host to listen on every interface.",
                 v -> listen = v);
+        // An empty value (or an empty item of a comma list) is not an absolute path: an error, as in
+        // the reference, rather than silently falling back to discovering volumes.
         Consumer<String> addDirectories = v -> {
-            for (String path : v.split(",")) {
-                if (!path.isEmpty()) {
-                    addDirectoryVolume(path);
-                }
+            for (String path : v.split(",", -1)) {
+                addDirectoryVolume(path);
             }
         };
         f.value("volume",

@@ -157,7 +157,8 @@ class LegacyFlagsTest {
         assertEquals(FlagException.Kind.UNKNOWN, unknown.kind());
         assertEquals("flag provided but not defined: -nope", unknown.getMessage());
         for (String bad : List.of("-max-buffers=x", "-trash-lifetime=3d", "-never-delete=maybe", "-volume=relative",
-                "-max-buffers=0", "-blob-signature-ttl", "-trash-check-interval=0")) {
+                "-max-buffers=0", "-blob-signature-ttl", "-trash-check-interval=0", "-volume=", "-volumes=",
+                "-volume=/a,,/b")) {
             assertEquals(FlagException.Kind.INVALID_VALUE,
                     assertThrows(FlagException.class, () -> new LegacyFlags().parse(List.of(bad)), bad).kind(), bad);
         }
