@@ -574,6 +574,29 @@ abstract class KeepProtocolContract {
         assertEquals(403, http().get("/mounts?api_token=" + USER_TOKEN, "Authorization", bearer("other")).status());
     }
 
+    @Test
+    void pullAndTrashListsAnswer100ContinueAtOnce() throws Exception {
+        // libcurl-based clients send Expect: 100-continue with these bodies too, and wait for the
+        // invitation before sending them.
+        String trash = "[{\"locator\":\"" + EMPTY + "+0\",\"block_mtime\":1,\"mount_uuid\":\"\"}]";
+        String pull = "[{\"locator\":\"" + EMPTY + "+0\",\"servers\":[\"http://127.0.0.1:1\"]}]";
+        for (String[] list : List.of(new String[]{"/trash", trash}, new String[]{"/pull", pull})) {
+            byte[] body = list[1].getBytes(StandardCharsets.UTF_8);
+            try (Socket s = http().socket()) {
+                // Far longer than any answer takes; the server never sends the interim response otherwise.
+                s.setSoTimeout(30_000);
+                OutputStream out = s.getOutputStream();
+                InputStream in = s.getInputStream();
+                TestHttp.write(out, "PUT " + list[0] + " HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer " + ADMIN_TOKEN
+                        + "\r\nContent-Length: " + body.length + "\r\nExpect: 100-continue\r\n\r\n");
+                assertEquals(100, TestHttp.readHead(in).status(), list[0]);
+                out.write(body);
+                out.flush();
+                assertEquals(200, TestHttp.readResponse(in).status(), list[0]);
+            }
+        }
+    }
+
     static void assertCors(TestHttp.Response r) {
         assertEquals("*", r.header("Access-Control-Allow-Origin"));
         assertEquals("GET, HEAD, PUT, OPTIONS", r.header("Access-Control-Allow-Methods"));

@@ -713,6 +713,10 @@ final class KeepHandler implements HttpHandler {
     }
 
     private JsonNode readJsonArray(HttpServerExchange ex, RequestInfo info) throws IOException {
+        if (HttpContinue.requiresContinueResponse(ex)) {
+            // Undertow does not invite the body by itself when it is read in blocking mode.
+            HttpContinue.sendContinueResponseBlocking(ex);
+        }
         CountingInputStream body = new CountingInputStream(ex.getInputStream());
         info.body = body;
         return WorkLists.readArray(json, body);
