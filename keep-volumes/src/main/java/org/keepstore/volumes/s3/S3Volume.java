@@ -1,0 +1,646 @@
+package org.keepstore.volumes.s3;
+
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
+import org.keepstore.core.BlockNotFoundException;
+import org.keepstore.core.EmptyTrashResult;
+import org.keepstore.core.IndexSink;
+import org.keepstore.core.KeepException;
+import org.keepstore.core.StoredBlock;
+import org.keepstore.core.Volume;
+import org.keepstore.core.VolumeContext;
+import org.keepstore.core.VolumeMetrics;
+import org.keepstore.core.VolumeStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.core.ResponseInputStream;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.CopyObjectResponse;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * A volume in an S3 bucket, in the object layout of the reference keepstore, so a bucket written
+ * by either server is served as-is by the other:
+ *
+ * <ul>
+ *   <li>{@code KEY} — the block data, where {@code KEY} is {@code HASH}, or
+ *       {@code HASH[0:N]/HASH} with {@code PrefixLength} N;</li>
+ *   <li>{@code recent/KEY} — an empty marker whose LastModified is the block's mtime, rewritten
+ *       on every write and touch (S3 cannot change an object's LastModified in place);</li>
+ *   <li>{@code trash/KEY} — a trashed block: a server-side copy of {@code KEY} whose
+ *       LastModified is the trash time; the block is deleted for good once it is older than the
+ *       trash lifetime.</li>
+ * </ul>
+ *
+ * <p><b>Races.</b> Trash is copy-then-delete, and writes are data-then-marker, so a write or touch
+ * may interleave with a trash of the same block and leave {@code recent/KEY} newer than (or
+ * nearly as new as) {@code trash/KEY} while {@code KEY} is gone. Every reader of the layout
+ * checks for that: a block whose marker says it was written or touched less than the signature
+ * TTL before it was trashed cannot have been garbage, so reads, touches and empty-trash "fix the
+ * race" by copying {@code trash/KEY} back. {@code RaceWindow} is how long a write may take to be
+ * visible everywhere; trash refuses to overwrite a {@code trash/KEY} that empty-trash might
+ * delete within that window, and empty-trash refreshes markers that are too old to keep
+ * protecting a block it just rescued.
+ *
+ * <p>Times: mtimes and trash times are the S3 server's LastModified values (whole seconds, as
+ * the reference reports them); "now" for age checks comes from the context clock.
+ *
+ * <p>Errors: a missing object is {@link BlockNotFoundException}; an unreachable or failing
+ * endpoint (connection refused, timeouts, 5xx after the SDK's retries) is a 503
+ * {@link KeepException} so the engine moves on to other volumes; other S3 errors (e.g. 403) are
+ * plain {@link IOException}s. Trashing with a zero trash lifetime is refused with 405 unless
+ * {@code UnsafeDelete} is set, because S3 offers no way to keep a deleted block recoverable.
+ */
+final class S3Volume implements Volume {
+    private static final Logger log = LoggerFactory.getLogger(S3Volume.class);
+
+    static final String RECENT = "recent/";
+    static final String TRASH = "trash/";
+    /** How far a copy's LastModified may lag the server's Date before we distrust the copy. */
+    static final Duration MAX_COPY_CLOCK_SKEW = Duration.ofMinutes(10);
+    /** Trashed objects examined at once by {@link #emptyTrash()}. */
+    static final int EMPTY_TRASH_CONCURRENCY = 4;
+
+    private static final Pattern HASH = Pattern.compile("[0-9a-f]{32}");
+
+    private final S3VolumeConfig config;
+    private final S3Client s3;
+    private final Clock clock;
+    private final Duration trashLifetime;
+    private final Duration blobSignatureTtl;
+    private final VolumeMetrics metrics;
+    private final String deviceId;
+    private final ExecutorService executor;
+
+    S3Volume(S3VolumeConfig config, S3Client s3, VolumeContext context) {
+        this.config = config;
+        this.s3 = s3;
+        this.clock = context.clock();
+        this.trashLifetime = context.trashLifetime();
+        this.blobSignatureTtl = context.blobSignatureTtl();
+        this.metrics = context.metrics();
+        this.deviceId = config.deviceId();
+        this.executor = Executors.newCachedThreadPool(daemonThreads("s3-" + config.bucket()));
+    }
+
+    // ---- layout -------------------------------------------------------------------------------
+
+    /** The data object's key: {@code HASH}, or {@code HASH[0:N]/HASH}. */
+    String key(String hash) {
+        int n = config.prefixLength();
+        return n > 0 ? hash.substring(0, n) + "/" + hash : hash;
+    }
+
+    /** The hash stored under a data key of this volume's layout, or null for any other key. */
+    String hashOfKey(String key) {
+        int n = config.prefixLength();
+        String hash;
+        if (n == 0) {
+            hash = key;
+        } else {
+            if (key.length() != n + 33 || key.charAt(n) != '/' || !key.regionMatches(0, key, n + 1, n)) {
+                return null;
+            }
+            hash = key.substring(n + 1);
+        }
+        return HASH.matcher(hash).matches() ? hash : null;
+    }
+
+    /** The list prefix under which every data key for hashes starting with {@code prefix} lies. */
+    private String listPrefix(String prefix) {
+        int n = config.prefixLength();
+        return n > 0 && prefix.length() >= n ? prefix.substring(0, n) + "/" + prefix : prefix;
+    }
+
+    // ---- Volume -------------------------------------------------------------------------------
+
+    @Override
+    public String deviceId() {
+        return deviceId;
+    }
+
+    @Override
+    public StoredBlock open(String hash) throws IOException {
+        String key = key(hash);
+        ResponseInputStream<GetObjectResponse> in = getOrNull(key);
+        if (in == null) {
+            // A trash racing with a write may have moved the data to trash/ just after the
+            // writer (or toucher) refreshed recent/; such a block is not garbage: put it back.
+            if (headOrNull(RECENT + key) == null || !fixRace(key)) {
+                throw new BlockNotFoundException(hash);
+            }
+            in = getOrNull(key);
+            if (in == null) {
+                throw new BlockNotFoundException(hash);
+            }
+        }
+        Long length = in.response().contentLength();
+        return new StoredBlock(length == null ? -1 : length, new CountingStream(in));
+    }
+
+    @Override
+    public void write(String hash, ByteBuffer data) throws IOException {
+        String key = key(hash);
+        ByteBuffer view = data.slice();
+        long length = view.remaining();
+        // The hash is the block's MD5, so the server verifies the bytes it received against the
+        // name they are stored under; a corrupted upload is rejected, never stored.
+        put(key, RequestBody.fromContentProvider(() -> new ByteBufferInputStream(view), length,
+                "application/octet-stream"), contentMd5(hash));
+        metrics.ioBytes(deviceId, "in", length);
+        putMarker(key);
+    }
+
+    @Override
+    public void touch(String hash) throws IOException {
+        String key = key(hash);
+        if (headOrNull(key) == null && !fixRace(key)) {
+            throw new BlockNotFoundException(hash);
+        }
+        putMarker(key);
+    }
+
+    @Override
+    public long mtimeNanos(String hash) throws IOException {
+        String key = key(hash);
+        if (headOrNull(key) == null) {
+            throw new BlockNotFoundException(hash);
+        }
+        return toNanos(markerTime(key));
+    }
+
+    /**
+     * The LastModified of {@code recent/KEY}, creating the marker (mtime = now) for a data object
+     * that has none, as the reference does for blocks written before markers existed.
+     */
+    private Instant markerTime(String key) throws IOException {
+        HeadObjectResponse recent = headOrNull(RECENT + key);
+        if (recent == null) {
+            log.info("{}: {} has no {} marker; creating it", deviceId, key, RECENT);
+            putMarker(key);
+            recent = headOrNull(RECENT + key);
+            if (recent == null) {
+                throw new IOException(deviceId + ": " + RECENT + key + " missing right after it was written");
+            }
+        }
+        return recent.lastModified();
+    }
+
+    @Override
+    public void trash(String hash) throws IOException {
+        String key = key(hash);
+        Instant mtime = Instant.ofEpochSecond(0, mtimeNanos(hash));
+        if (Duration.between(mtime, clock.instant()).compareTo(blobSignatureTtl) < 0) {
+            // A client may still hold a valid signature for this block: leave it (SPEC §6).
+            log.debug("{}: not trashing {}: mtime {} is younger than the signature TTL", deviceId, hash, mtime);
+            return;
+        }
+        if (trashLifetime.isZero()) {
+            if (!config.unsafeDelete()) {
+                throw new KeepException(405, "trash is disabled on " + deviceId
+                        + ": trash lifetime is 0 and UnsafeDelete is false, and S3 cannot undo a delete");
+            }
+            delete(key);
+            delete(RECENT + key);
+            return;
+        }
+        checkRaceWindow(key);
+        copy(key, TRASH + key);
+        delete(key);
+    }
+
+    /**
+     * Refuses to trash when {@code trash/KEY} exists and empty-trash may delete it before a new
+     * copy would be visible to it: the new copy could then be deleted with the old one.
+     */
+    private void checkRaceWindow(String key) throws IOException {
+        HeadObjectResponse trash = headOrNull(TRASH + key);
+        if (trash == null) {
+            return;
+        }
+        Instant deletableAt = trash.lastModified().plus(trashLifetime);
+        Instant safeUntil = clock.instant().plus(config.raceWindow());
+        if (!deletableAt.isAfter(safeUntil)) {
+            throw new IOException(deviceId + ": " + key + " is already in trash and may be deleted within the race"
+                    + " window (" + config.raceWindow() + "); not trashing it again now");
+        }
+    }
+
+    @Override
+    public void untrash(String hash) throws IOException {
+        String key = key(hash);
+        if (!copyIfExists(TRASH + key, key)) {
+            throw new BlockNotFoundException(hash);
+        }
+        // trash/KEY stays: deleting it could race with a new trash of the block; empty-trash
+        // drops it in due course, seeing that the block was restored after it was trashed.
+        putMarker(key);
+    }
+
+    @Override
+    public EmptyTrashResult emptyTrash() throws IOException {
+        Instant start = clock.instant();
+        AtomicLong deletedBlocks = new AtomicLong();
+        AtomicLong deletedBytes = new AtomicLong();
+        AtomicLong inTrashBlocks = new AtomicLong();
+        AtomicLong inTrashBytes = new AtomicLong();
+        Semaphore slots = new Semaphore(EMPTY_TRASH_CONCURRENCY);
+        List<Future<?>> running = new ArrayList<>();
+        ObjectLister trash = new ObjectLister(this::listPage, TRASH, executor);
+        IOException listingError = null;
+        try {
+            for (S3Object o = trash.next(); o != null; o = trash.next()) {
+                String key = o.key().substring(TRASH.length());
+                if (hashOfKey(key) == null) {
+                    continue;
+                }
+                inTrashBlocks.incrementAndGet();
+                inTrashBytes.addAndGet(o.size());
+                slots.acquireUninterruptibly();
+                S3Object trashed = o;
+                running.add(executor.submit(() -> {
+                    try {
+                        if (emptyOne(key, trashed, start)) {
+                            deletedBlocks.incrementAndGet();
+                            deletedBytes.addAndGet(trashed.size());
+                        }
+                    } catch (IOException | RuntimeException e) {
+                        log.warn("{}: emptyTrash: {}: {}", deviceId, key, e.toString());
+                    } finally {
+                        slots.release();
+                    }
+                }));
+                running.removeIf(Future::isDone);
+            }
+        } catch (IOException e) {
+            listingError = e;
+        }
+        for (Future<?> f : running) {
+            try {
+                f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while emptying trash");
+            } catch (java.util.concurrent.ExecutionException e) {
+                log.warn("{}: emptyTrash task failed: {}", deviceId, e.getCause().toString());
+            }
+        }
+        EmptyTrashResult result = new EmptyTrashResult(deletedBlocks.get(), deletedBytes.get(),
+                inTrashBlocks.get() - deletedBlocks.get(), inTrashBytes.get() - deletedBytes.get());
+        log.info("{}: emptyTrash: deleted {} blocks ({} bytes); {} blocks ({} bytes) remain in trash", deviceId,
+                result.deletedBlocks(), result.deletedBytes(), result.remainingBlocks(), result.remainingBytes());
+        if (listingError != null) {
+            throw listingError;
+        }
+        return result;
+    }
+
+    /**
+     * Deletes one trashed block if its deadline passed and nothing suggests it is still wanted.
+     * Returns whether it was deleted.
+     */
+    private boolean emptyOne(String key, S3Object trashed, Instant now) throws IOException {
+        Instant trashTime = trashed.lastModified();
+        HeadObjectResponse recent = headOrNull(RECENT + key);
+        if (recent == null) {
+            // Every block has a marker before it can be trashed; without one we cannot tell
+            // whether it was wanted, so keep it.
+            log.warn("{}: emptyTrash: {}{} has no {} marker; restoring it", deviceId, TRASH, key, RECENT);
+            untrash(hashOfKey(key));
+            return false;
+        }
+        Instant recentTime = recent.lastModified();
+        if (Duration.between(recentTime, trashTime).compareTo(blobSignatureTtl) < 0) {
+            // Written or touched less than a TTL before it was trashed (or after): a race.
+            if (Duration.between(recentTime, now).compareTo(blobSignatureTtl.minus(config.raceWindow())) >= 0) {
+                // The marker is about to stop protecting the block from another trash during
+                // the race window; restore the block and refresh the marker.
+                log.info("{}: emptyTrash: old race for {}; restoring and touching", deviceId, key);
+                fixRace(key);
+                putMarker(key);
+                return false;
+            }
+            if (headOrNull(key) == null) {
+                log.info("{}: emptyTrash: recent race for {}; restoring", deviceId, key);
+                fixRace(key);
+                return false;
+            }
+            // The block was written again after it was trashed: the data object is live and
+            // the trashed copy is a spare, deleted below once its deadline passes.
+        }
+        if (Duration.between(trashTime, now).compareTo(trashLifetime) < 0) {
+            return false;
+        }
+        delete(TRASH + key);
+        if (headOrNull(TRASH + key) != null) {
+            log.warn("{}: emptyTrash: {}{} still visible right after deleting it", deviceId, TRASH, key);
+            return true;
+        }
+        // Drop the marker only if the block is gone; a re-written or restored block keeps it.
+        if (headOrNull(key) == null) {
+            delete(RECENT + key);
+        }
+        return true;
+    }
+
+    /**
+     * Recovers a block that a trash moved away while a write or touch was refreshing its marker:
+     * if {@code trash/KEY} was made less than a signature TTL after {@code recent/KEY}, copies it
+     * back to {@code KEY}. Returns whether it did.
+     */
+    private boolean fixRace(String key) throws IOException {
+        HeadObjectResponse trash = headOrNull(TRASH + key);
+        if (trash == null) {
+            return false;
+        }
+        HeadObjectResponse recent = headOrNull(RECENT + key);
+        if (recent == null) {
+            return false;
+        }
+        Duration ageWhenTrashed = Duration.between(recent.lastModified(), trash.lastModified());
+        if (ageWhenTrashed.compareTo(blobSignatureTtl) >= 0) {
+            return false; // It was old enough to be garbage when trashed: no race.
+        }
+        log.info("{}: {} was trashed at {} but written or touched at {}; restoring it", deviceId, key,
+                trash.lastModified(), recent.lastModified());
+        return copyIfExists(TRASH + key, key);
+    }
+
+    @Override
+    public void index(String prefix, IndexSink sink) throws IOException {
+        String listPrefix = listPrefix(prefix);
+        ObjectLister data = new ObjectLister(this::listPage, listPrefix, executor);
+        ObjectLister markers = new ObjectLister(this::listPage, RECENT + listPrefix, executor);
+        S3Object marker = markers.next();
+        for (S3Object o = data.next(); o != null; o = data.next()) {
+            if (o.key().compareTo("g") >= 0) {
+                break; // recent/ and trash/ sort after every hex key; nothing more to see.
+            }
+            String hash = hashOfKey(o.key());
+            if (hash == null || !hash.startsWith(prefix)) {
+                continue;
+            }
+            // Both listings are in key order: advance the markers to this key.
+            while (marker != null && marker.key().substring(RECENT.length()).compareTo(o.key()) < 0) {
+                marker = markers.next();
+            }
+            Instant mtime = o.lastModified();
+            if (marker != null && marker.key().substring(RECENT.length()).equals(o.key())) {
+                mtime = marker.lastModified();
+                marker = markers.next();
+            }
+            sink.accept(hash, o.size(), toNanos(mtime));
+        }
+    }
+
+    @Override
+    public VolumeStatus status() {
+        // A bucket has no meaningful capacity; like the reference, never report it as full.
+        return new VolumeStatus("s3-bucket:" + config.bucket(), deviceId, -1, -1);
+    }
+
+    @Override
+    public void close() {
+        executor.shutdownNow();
+        s3.close();
+    }
+
+    @Override
+    public String toString() {
+        return "S3Volume[" + deviceId + "]";
+    }
+
+    // ---- S3 requests --------------------------------------------------------------------------
+
+    private ResponseInputStream<GetObjectResponse> getOrNull(String key) throws IOException {
+        metrics.operation(deviceId, "get");
+        try {
+            return s3.getObject(b -> b.bucket(config.bucket()).key(key));
+        } catch (SdkException e) {
+            if (isNotFound(e)) {
+                return null;
+            }
+            throw translate("GET", key, e);
+        }
+    }
+
+    private HeadObjectResponse headOrNull(String key) throws IOException {
+        metrics.operation(deviceId, "head");
+        try {
+            return s3.headObject(b -> b.bucket(config.bucket()).key(key));
+        } catch (SdkException e) {
+            if (isNotFound(e)) {
+                return null;
+            }
+            throw translate("HEAD", key, e);
+        }
+    }
+
+    private void put(String key, RequestBody body, String contentMd5) throws IOException {
+        metrics.operation(deviceId, "put");
+        try {
+            s3.putObject(b -> b.bucket(config.bucket()).key(key).contentMD5(contentMd5), body);
+        } catch (SdkException e) {
+            throw translate("PUT", key, e);
+        }
+    }
+
+    /** Writes {@code recent/KEY}, setting the block's mtime to the server's now. */
+    private void putMarker(String key) throws IOException {
+        put(RECENT + key, RequestBody.empty(), null);
+    }
+
+    private void delete(String key) throws IOException {
+        metrics.operation(deviceId, "delete");
+        try {
+            s3.deleteObject(b -> b.bucket(config.bucket()).key(key));
+        } catch (SdkException e) {
+            if (!isNotFound(e)) {
+                throw translate("DELETE", key, e);
+            }
+        }
+    }
+
+    private void copy(String from, String to) throws IOException {
+        if (!copyIfExists(from, to)) {
+            throw new BlockNotFoundException(hashOfKey(from.startsWith(TRASH) ? from.substring(TRASH.length()) : from));
+        }
+    }
+
+    /**
+     * Server-side copy, checked: S3 may report a failed copy inside a 200 response, and a copy
+     * whose LastModified is not fresh would break the timestamp logic of the trash design.
+     * Returns false if {@code from} does not exist.
+     */
+    private boolean copyIfExists(String from, String to) throws IOException {
+        metrics.operation(deviceId, "copy");
+        CopyObjectResponse response;
+        try {
+            response = s3.copyObject(b -> b.sourceBucket(config.bucket()).sourceKey(from)
+                    .destinationBucket(config.bucket()).destinationKey(to));
+        } catch (SdkException e) {
+            if (isNotFound(e)) {
+                return false;
+            }
+            throw translate("COPY", from + " to " + to, e);
+        }
+        Instant copied = response.copyObjectResult() == null ? null : response.copyObjectResult().lastModified();
+        if (copied == null) {
+            throw new IOException(deviceId + ": copy of " + from + " to " + to + " returned no timestamp");
+        }
+        Instant serverNow = response.sdkHttpResponse().firstMatchingHeader("Date").map(S3Volume::parseHttpDate)
+                .orElse(null);
+        if (serverNow != null && Duration.between(copied, serverNow).compareTo(MAX_COPY_CLOCK_SKEW) > 0) {
+            throw new IOException(deviceId + ": copy of " + from + " to " + to + " returned an old timestamp "
+                    + copied + " (server time " + serverNow + ")");
+        }
+        return true;
+    }
+
+    private ListObjectsV2Response listPage(String prefix, String continuationToken) throws IOException {
+        metrics.operation(deviceId, "list");
+        try {
+            return s3.listObjectsV2(b -> b.bucket(config.bucket()).prefix(prefix).maxKeys(config.indexPageSize())
+                    .continuationToken(continuationToken));
+        } catch (SdkException e) {
+            throw translate("LIST", prefix, e);
+        }
+    }
+
+    private static boolean isNotFound(SdkException e) {
+        return e instanceof S3Exception s3e && s3e.statusCode() == 404;
+    }
+
+    /**
+     * Maps an SDK failure to the engine's error family: unreachable, slow or failing servers are
+     * 503 "volume unavailable" (the engine then tries other volumes), the rest 500.
+     */
+    private IOException translate(String operation, String key, SdkException e) {
+        String what = deviceId + ": " + operation + " " + key;
+        if (e instanceof S3Exception s3e) {
+            String code = s3e.awsErrorDetails() == null ? "" : " " + s3e.awsErrorDetails().errorCode();
+            metrics.error(deviceId, "s3 " + s3e.statusCode() + code);
+            if (s3e.statusCode() >= 500) {
+                log.warn("{}: server error {}{}", what, s3e.statusCode(), code);
+                return KeepException.unavailable(KeepException.VOLUME_UNAVAILABLE, e);
+            }
+            return new IOException(what + ": " + s3e.statusCode() + code, e);
+        }
+        if (e instanceof SdkClientException) {
+            // Connection refused or reset, timeouts, unknown host: the endpoint cannot serve now.
+            metrics.error(deviceId, "unavailable");
+            log.warn("{}: {}", what, e.getMessage());
+            return KeepException.unavailable(KeepException.VOLUME_UNAVAILABLE, e);
+        }
+        metrics.error(deviceId, e.getClass().getSimpleName());
+        return new IOException(what + ": " + e.getMessage(), e);
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------
+
+    static String contentMd5(String hash) {
+        return Base64.getEncoder().encodeToString(HexFormat.of().parseHex(hash));
+    }
+
+    /**
+     * Whole seconds, as the reference reports them: S3 keeps at most milliseconds and HEAD
+     * answers in seconds, so index and mtime agree exactly (trash lists compare them).
+     */
+    static long toNanos(Instant t) {
+        return TimeUnit.SECONDS.toNanos(t.getEpochSecond());
+    }
+
+    private static Instant parseHttpDate(String value) {
+        try {
+            return ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+        } catch (DateTimeParseException e) {
+            return null;
+        }
+    }
+
+    private static ThreadFactory daemonThreads(String name) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    /**
+     * The GET response body: counts bytes read for the metrics, reports read failures as
+     * "volume unavailable", and on an early close aborts the connection instead of draining up
+     * to 64 MiB the caller no longer wants.
+     */
+    private final class CountingStream extends FilterInputStream {
+        private final ResponseInputStream<GetObjectResponse> response;
+        private boolean eof;
+
+        CountingStream(ResponseInputStream<GetObjectResponse> response) {
+            super(response);
+            this.response = response;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n;
+            try {
+                n = super.read(b, off, len);
+            } catch (KeepException e) {
+                throw e;
+            } catch (IOException | SdkClientException e) {
+                metrics.error(deviceId, "unavailable");
+                throw KeepException.unavailable(KeepException.VOLUME_UNAVAILABLE, e);
+            }
+            if (n < 0) {
+                eof = true;
+            } else {
+                metrics.ioBytes(deviceId, "out", n);
+            }
+            return n;
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (!eof) {
+                response.abort();
+            }
+            super.close();
+        }
+    }
+}
