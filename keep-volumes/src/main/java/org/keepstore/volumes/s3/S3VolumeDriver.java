@@ -21,7 +21,6 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.retries.api.BackoffStrategy;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
-import software.amazon.awssdk.services.s3.S3Configuration;
 
 /**
  * The {@code S3} volume driver: a bucket of any S3-compatible store (AWS, Ceph RGW, MinIO, …) in
@@ -62,11 +61,11 @@ public final class S3VolumeDriver implements VolumeDriver {
                 .region(Region.of(config.region()))
                 .credentialsProvider(credentials(config))
                 .forcePathStyle(config.usePathStyle())
-                // Content-MD5 (the block hash) protects uploads; the engine verifies every read.
-                // So skip the SDK's own CRC32 and MD5 passes over 64 MiB bodies.
+                // Content-MD5 (the block hash) protects uploads and the engine verifies every
+                // read, so skip the SDK's own CRC32 passes over 64 MiB bodies (and the aws-chunked
+                // trailer encoding they need, which not every S3-compatible server accepts).
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
-                .serviceConfiguration(S3Configuration.builder().checksumValidationEnabled(false).build())
                 .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.standardRetryStrategy().toBuilder()
                         .maxAttempts(MAX_ATTEMPTS)
                         .backoffStrategy(BackoffStrategy.exponentialDelay(Duration.ofMillis(100), Duration.ofSeconds(5)))
