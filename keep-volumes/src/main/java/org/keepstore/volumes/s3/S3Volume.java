@@ -99,10 +99,16 @@ final class S3Volume implements Volume {
     private final VolumeMetrics metrics;
     private final String deviceId;
     private final ExecutorService executor;
+    private final AutoCloseable[] resources;
 
-    S3Volume(S3VolumeConfig config, S3Client s3, VolumeContext context) {
+    /**
+     * @param resources closed with the volume after the client (its HTTP client and credential
+     *                  provider, which the SDK leaves to their creator)
+     */
+    S3Volume(S3VolumeConfig config, S3Client s3, VolumeContext context, AutoCloseable... resources) {
         this.config = config;
         this.s3 = s3;
+        this.resources = resources;
         this.clock = context.clock();
         this.trashLifetime = context.trashLifetime();
         this.blobSignatureTtl = context.blobSignatureTtl();
@@ -431,6 +437,13 @@ final class S3Volume implements Volume {
     public void close() {
         executor.shutdownNow();
         s3.close();
+        for (AutoCloseable r : resources) {
+            try {
+                r.close();
+            } catch (Exception e) {
+                log.debug("{}: closing {}: {}", deviceId, r.getClass().getSimpleName(), e.toString());
+            }
+        }
     }
 
     @Override
@@ -535,8 +548,13 @@ final class S3Volume implements Volume {
         }
     }
 
+    /**
+     * A missing object. A missing bucket is not "block not found" everywhere: it is a
+     * misconfiguration to report (GET and LIST say which; a HEAD response has no body to tell).
+     */
     private static boolean isNotFound(SdkException e) {
-        return e instanceof S3Exception s3e && s3e.statusCode() == 404;
+        return e instanceof S3Exception s3e && s3e.statusCode() == 404
+                && (s3e.awsErrorDetails() == null || !"NoSuchBucket".equals(s3e.awsErrorDetails().errorCode()));
     }
 
     /**

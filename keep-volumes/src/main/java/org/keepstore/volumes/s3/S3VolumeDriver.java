@@ -48,18 +48,22 @@ public final class S3VolumeDriver implements VolumeDriver {
     public Volume create(Map<String, Object> parameters, VolumeContext context) throws IOException {
         S3VolumeConfig config = S3VolumeConfig.parse(parameters);
         log.info("S3 volume {}: {}", config.deviceId(), config);
-        return new S3Volume(config, client(config), context);
-    }
-
-    static S3Client client(S3VolumeConfig config) {
         SdkHttpClient http = UrlConnectionHttpClient.builder()
                 .connectionTimeout(config.connectTimeout())
                 .socketTimeout(config.readTimeout())
                 .build();
+        AwsCredentialsProvider credentials = credentials(config);
+        S3Client client = client(config, http, credentials);
+        return credentials instanceof AutoCloseable closeable
+                ? new S3Volume(config, client, context, http, closeable)
+                : new S3Volume(config, client, context, http);
+    }
+
+    static S3Client client(S3VolumeConfig config, SdkHttpClient http, AwsCredentialsProvider credentials) {
         S3ClientBuilder builder = S3Client.builder()
                 .httpClient(http)
                 .region(Region.of(config.region()))
-                .credentialsProvider(credentials(config))
+                .credentialsProvider(credentials)
                 .forcePathStyle(config.usePathStyle())
                 // Content-MD5 (the block hash) protects uploads and the engine verifies every
                 // read, so skip the SDK's own CRC32 passes over 64 MiB bodies (and the aws-chunked

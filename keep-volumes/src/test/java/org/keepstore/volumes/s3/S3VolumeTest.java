@@ -170,6 +170,16 @@ class S3VolumeTest {
     }
 
     @Test
+    void missingBucketIsAnErrorNotAMissingBlock() throws IOException {
+        S3Volume v = volume(Map.of("Bucket", bucket + "-absent"), TRASH_LIFETIME);
+        String hash = md5(randomBlock(10));
+        IOException e = assertThrows(IOException.class, () -> v.open(hash));
+        assertFalse(e instanceof BlockNotFoundException, e.toString());
+        assertTrue(e.getMessage().contains("NoSuchBucket"), e.getMessage());
+        assertThrows(IOException.class, () -> v.index("", (h, s, m) -> { }));
+    }
+
+    @Test
     void dataThatDoesNotMatchItsHashIsRejectedByTheServer() throws IOException {
         S3Volume v = volume();
         String hash = md5(randomBlock(10));
