@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -43,6 +44,7 @@ import software.amazon.awssdk.services.s3.model.CopyObjectResponse;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.MetadataDirective;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
@@ -57,7 +59,10 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  *       on every write and touch (S3 cannot change an object's LastModified in place);</li>
  *   <li>{@code trash/KEY} — a trashed block: a server-side copy of {@code KEY} whose
  *       LastModified is the trash time; the block is deleted for good once it is older than the
- *       trash lifetime.</li>
+ *       trash lifetime. We also record the trash time by our clock in the copy's metadata
+ *       ({@value #TRASHED_AT}) and count the deadline from it, so every decision about "now"
+ *       uses the injected clock; trash without it (the reference's) counts from LastModified.
+ *       Untrash copies it back and then deletes it.</li>
  * </ul>
  *
  * <p><b>Races.</b> Trash is copy-then-delete, and writes are data-then-marker, so a write or touch
@@ -70,8 +75,14 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * delete within that window, and empty-trash refreshes markers that are too old to keep
  * protecting a block it just rescued.
  *
- * <p>Times: mtimes and trash times are the S3 server's LastModified values (whole seconds, as
- * the reference reports them); "now" for age checks comes from the context clock.
+ * <p>Times: mtimes are the S3 server's LastModified values of the markers (whole seconds, as
+ * the reference reports them); race checks compare server timestamps with each other; "now"
+ * for age checks and deadlines comes from the context clock.
+ *
+ * <p>Writes are one PutObject streamed from the caller's buffer, with the block hash as
+ * Content-MD5 so the server verifies the bytes against their name for free; S3 never shows a
+ * partial object. If the content does not match its name (which the engine never asks for),
+ * the server refuses it and the volume resends it with its real MD5.
  *
  * <p>Errors: a missing object is {@link BlockNotFoundException}; an unreachable or failing
  * endpoint (connection refused, timeouts, 5xx after the SDK's retries) is a 503
@@ -86,6 +97,12 @@ final class S3Volume implements Volume {
     static final String TRASH = "trash/";
     /** How far a copy's LastModified may lag the server's Date before we distrust the copy. */
     static final Duration MAX_COPY_CLOCK_SKEW = Duration.ofMinutes(10);
+    /**
+     * User metadata on {@code trash/KEY}: when it was trashed, by the context clock (ISO-8601).
+     * Deadlines count from it; trash written by the reference server has none and counts from
+     * its LastModified, as the reference does.
+     */
+    static final String TRASHED_AT = "keepstore-trashed-at";
     /** Trashed objects examined at once by {@link #emptyTrash()}. */
     static final int EMPTY_TRASH_CONCURRENCY = 4;
 
@@ -177,10 +194,20 @@ final class S3Volume implements Volume {
         String key = key(hash);
         ByteBuffer view = data.slice();
         long length = view.remaining();
-        // The hash is the block's MD5, so the server verifies the bytes it received against the
-        // name they are stored under; a corrupted upload is rejected, never stored.
-        put(key, RequestBody.fromContentProvider(() -> new ByteBufferInputStream(view), length,
-                "application/octet-stream"), contentMd5(hash));
+        RequestBody body = RequestBody.fromContentProvider(() -> new ByteBufferInputStream(view), length,
+                "application/octet-stream");
+        try {
+            // The hash is the block's MD5, so the server checks the bytes it received against
+            // the name they are stored under, at no cost to us.
+            put(key, body, contentMd5(hash));
+        } catch (BadDigestException e) {
+            // The bytes do not hash to their name: either they were damaged on the way, or the
+            // caller stores other content under this name (the engine never does; the SPI
+            // allows it). Send them again with their own digest, so what is stored is exactly
+            // what is in the buffer.
+            log.warn("{}: {} rejected as not matching its hash; storing it with its own MD5", deviceId, hash);
+            put(key, body, contentMd5(md5Of(view)));
+        }
         metrics.ioBytes(deviceId, "in", length);
         putMarker(key);
     }
@@ -239,8 +266,23 @@ final class S3Volume implements Volume {
             return;
         }
         checkRaceWindow(key);
-        copy(key, TRASH + key);
+        if (!copyIfExists(key, TRASH + key, Map.of(TRASHED_AT, clock.instant().toString()))) {
+            throw new BlockNotFoundException(hash);
+        }
         delete(key);
+    }
+
+    /** When a trashed object was trashed: its {@link #TRASHED_AT} metadata, else its LastModified. */
+    static Instant trashedAt(HeadObjectResponse trash) {
+        String recorded = trash.metadata().get(TRASHED_AT);
+        if (recorded != null) {
+            try {
+                return Instant.parse(recorded);
+            } catch (DateTimeParseException e) {
+                // not ours after all; fall back to the server's time
+            }
+        }
+        return trash.lastModified();
     }
 
     /**
@@ -252,7 +294,7 @@ final class S3Volume implements Volume {
         if (trash == null) {
             return;
         }
-        Instant deletableAt = trash.lastModified().plus(trashLifetime);
+        Instant deletableAt = trashedAt(trash).plus(trashLifetime);
         Instant safeUntil = clock.instant().plus(config.raceWindow());
         if (!deletableAt.isAfter(safeUntil)) {
             throw new IOException(deviceId + ": " + key + " is already in trash and may be deleted within the race"
@@ -263,12 +305,24 @@ final class S3Volume implements Volume {
     @Override
     public void untrash(String hash) throws IOException {
         String key = key(hash);
-        if (!copyIfExists(TRASH + key, key)) {
+        HeadObjectResponse trashed = headOrNull(TRASH + key);
+        if (trashed == null || !copyIfExists(TRASH + key, key, Map.of())) {
             throw new BlockNotFoundException(hash);
         }
-        // trash/KEY stays: deleting it could race with a new trash of the block; empty-trash
-        // drops it in due course, seeing that the block was restored after it was trashed.
         putMarker(key);
+        // Restored means no longer in trash. Delete the trashed copy only if it is still the
+        // one restored: a trash of the block that slipped in meanwhile made a new one, which
+        // must live out its own deadline.
+        HeadObjectResponse now = headOrNull(TRASH + key);
+        if (now != null && sameObject(trashed, now)) {
+            delete(TRASH + key);
+        }
+    }
+
+    private static boolean sameObject(HeadObjectResponse a, HeadObjectResponse b) {
+        return java.util.Objects.equals(a.lastModified(), b.lastModified())
+                && java.util.Objects.equals(a.eTag(), b.eTag())
+                && java.util.Objects.equals(a.metadata().get(TRASHED_AT), b.metadata().get(TRASHED_AT));
     }
 
     @Override
@@ -334,7 +388,14 @@ final class S3Volume implements Volume {
      * Returns whether it was deleted.
      */
     private boolean emptyOne(String key, S3Object trashed, Instant now) throws IOException {
-        Instant trashTime = trashed.lastModified();
+        HeadObjectResponse trash = headOrNull(TRASH + key);
+        if (trash == null) {
+            return false; // restored or deleted since it was listed
+        }
+        // Races are judged on the server's timestamps alone (both stamped by the same clock);
+        // the deadline counts from the recorded trash time.
+        Instant trashTime = trash.lastModified();
+        Instant deadline = trashedAt(trash).plus(trashLifetime);
         HeadObjectResponse recent = headOrNull(RECENT + key);
         if (recent == null) {
             // Every block has a marker before it can be trashed; without one we cannot tell
@@ -362,7 +423,7 @@ final class S3Volume implements Volume {
             // The block was written again after it was trashed: the data object is live and
             // the trashed copy is a spare, deleted below once its deadline passes.
         }
-        if (Duration.between(trashTime, now).compareTo(trashLifetime) < 0) {
+        if (now.isBefore(deadline)) {
             return false;
         }
         delete(TRASH + key);
@@ -397,7 +458,7 @@ final class S3Volume implements Volume {
         }
         log.info("{}: {} was trashed at {} but written or touched at {}; restoring it", deviceId, key,
                 trash.lastModified(), recent.lastModified());
-        return copyIfExists(TRASH + key, key);
+        return copyIfExists(TRASH + key, key, Map.of());
     }
 
     @Override
@@ -481,8 +542,21 @@ final class S3Volume implements Volume {
         metrics.operation(deviceId, "put");
         try {
             s3.putObject(b -> b.bucket(config.bucket()).key(key).contentMD5(contentMd5), body);
+        } catch (S3Exception e) {
+            if (e.statusCode() == 400 && e.awsErrorDetails() != null
+                    && "BadDigest".equals(e.awsErrorDetails().errorCode())) {
+                throw new BadDigestException(deviceId + ": PUT " + key + ": content does not match Content-MD5", e);
+            }
+            throw translate("PUT", key, e);
         } catch (SdkException e) {
             throw translate("PUT", key, e);
+        }
+    }
+
+    /** The server received bytes whose MD5 is not the Content-MD5 sent. */
+    static final class BadDigestException extends IOException {
+        BadDigestException(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 
@@ -502,23 +576,20 @@ final class S3Volume implements Volume {
         }
     }
 
-    private void copy(String from, String to) throws IOException {
-        if (!copyIfExists(from, to)) {
-            throw new BlockNotFoundException(hashOfKey(from.startsWith(TRASH) ? from.substring(TRASH.length()) : from));
-        }
-    }
-
     /**
      * Server-side copy, checked: S3 may report a failed copy inside a 200 response, and a copy
      * whose LastModified is not fresh would break the timestamp logic of the trash design.
-     * Returns false if {@code from} does not exist.
+     * The copy gets exactly {@code metadata} as its user metadata. Returns false if {@code from}
+     * does not exist.
      */
-    private boolean copyIfExists(String from, String to) throws IOException {
+    private boolean copyIfExists(String from, String to, Map<String, String> metadata) throws IOException {
         metrics.operation(deviceId, "copy");
         CopyObjectResponse response;
         try {
             response = s3.copyObject(b -> b.sourceBucket(config.bucket()).sourceKey(from)
-                    .destinationBucket(config.bucket()).destinationKey(to));
+                    .destinationBucket(config.bucket()).destinationKey(to)
+                    .metadataDirective(MetadataDirective.REPLACE).contentType("application/octet-stream")
+                    .metadata(metadata));
         } catch (SdkException e) {
             if (isNotFound(e)) {
                 return false;
@@ -583,6 +654,16 @@ final class S3Volume implements Volume {
     }
 
     // ---- helpers ------------------------------------------------------------------------------
+
+    static String md5Of(ByteBuffer data) {
+        try {
+            java.security.MessageDigest md5 = java.security.MessageDigest.getInstance("MD5");
+            md5.update(data.duplicate());
+            return HexFormat.of().formatHex(md5.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     static String contentMd5(String hash) {
         return Base64.getEncoder().encodeToString(HexFormat.of().parseHex(hash));

@@ -180,11 +180,44 @@ class S3VolumeTest {
     }
 
     @Test
-    void dataThatDoesNotMatchItsHashIsRejectedByTheServer() throws IOException {
+    void contentThatDoesNotMatchItsNameIsStoredAsGiven() throws IOException {
+        // The server rejects the block's hash as Content-MD5; the volume resends with the real one.
         S3Volume v = volume();
         String hash = md5(randomBlock(10));
-        assertThrows(IOException.class, () -> v.write(hash, ByteBuffer.wrap(randomBlock(10))));
-        assertFalse(server.exists(bucket, hash), "no object stored under the wrong name");
+        byte[] other = randomBlock(1000);
+        v.write(hash, ByteBuffer.wrap(other));
+        assertArrayEquals(other, read(v, hash));
+    }
+
+    @Test
+    void trashDeadlineCountsFromTheContextClock() throws IOException {
+        ttl = SHORT_TTL;
+        S3Volume v = volume();
+        byte[] data = randomBlock(100);
+        String hash = md5(data);
+        v.write(hash, ByteBuffer.wrap(data));
+        letShortTtlPass();
+        clock.advance(Duration.ofDays(3));
+        v.trash(hash); // at "now + 3 days" by the volume's clock
+        clock.advance(TRASH_LIFETIME.minusMinutes(1));
+        assertEquals(new EmptyTrashResult(0, 0, 1, 100), v.emptyTrash());
+        clock.advance(Duration.ofMinutes(2));
+        assertEquals(new EmptyTrashResult(1, 100, 0, 0), v.emptyTrash());
+    }
+
+    @Test
+    void untrashEmptiesTheTrashSlot() throws IOException {
+        ttl = SHORT_TTL;
+        S3Volume v = volume();
+        byte[] data = randomBlock(100);
+        String hash = md5(data);
+        v.write(hash, ByteBuffer.wrap(data));
+        letShortTtlPass();
+        v.trash(hash);
+        v.untrash(hash);
+        assertFalse(server.exists(bucket, "trash/" + hash));
+        assertThrows(BlockNotFoundException.class, () -> v.untrash(hash));
+        assertEquals(EmptyTrashResult.NONE, v.emptyTrash());
     }
 
     /** Reference layout prepared by hand, as a reference keepstore would have left a bucket. */
