@@ -251,7 +251,7 @@ final class S3Volume implements Volume {
     public void trash(String hash) throws IOException {
         String key = key(hash);
         Instant mtime = Instant.ofEpochSecond(0, mtimeNanos(hash));
-        if (Duration.between(mtime, clock.instant()).compareTo(blobSignatureTtl) < 0) {
+        if (!blobSignatureTtl.isZero() && mtime.plus(blobSignatureTtl).isAfter(clock.instant())) {
             // A client may still hold a valid signature for this block: leave it (SPEC §6).
             log.debug("{}: not trashing {}: mtime {} is younger than the signature TTL", deviceId, hash, mtime);
             return;
