@@ -26,8 +26,9 @@ pid_file=$home/s3proxy.pid
 install() {
   mkdir -p "$home"
   if [ ! -s "$jar" ]; then
-    mvn -B -q -Dstyle.color=never org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
-      -Dartifact="$artifact" -DoutputDirectory="$home" >&2
+    # Run outside the project so Maven does not visit every module of the reactor.
+    (cd "$home" && mvn -B -q -Dstyle.color=never org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
+      -Dartifact="$artifact" -DoutputDirectory="$home") >&2
   fi
   [ -s "$jar" ] || { echo "s3proxy: $jar missing after download" >&2; exit 1; }
 }
