@@ -4,7 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.IOException;
+import com.sun.net.httpserver.HttpServer;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
@@ -13,6 +17,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.keepstore.core.BlockNotFoundException;
 import org.keepstore.core.KeepException;
 import org.keepstore.core.Volume;
 import org.keepstore.core.VolumeContext;
@@ -20,8 +25,9 @@ import org.keepstore.core.VolumeDriver;
 
 /**
  * An endpoint that is down or hangs makes every operation fail with 503 "volume unavailable"
- * (so the engine tries other volumes) once the configured timeouts and retries are spent. Needs
- * no S3 server: it points volumes at a closed port and at a socket that never answers.
+ * (so the engine tries other volumes) once the configured timeouts and retries are spent; a
+ * throttling endpoint is retried. Needs no S3 server: it points volumes at a closed port, at a
+ * socket that never answers, and at a small HTTP endpoint that answers with canned S3 errors.
  */
 class S3VolumeUnavailableTest {
     static final String HASH = "acbd18db4cc2f85cedef654fccc4a4d8";
@@ -66,6 +72,40 @@ class S3VolumeUnavailableTest {
         }
         try (Volume v = volumeAt("http://127.0.0.1:" + port)) {
             assertUnavailable(v);
+        }
+    }
+
+    @Test
+    void throttlingIsRetriedWithBackOff() throws Exception {
+        AtomicInteger gets = new AtomicInteger();
+        HttpServer fake = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        fake.createContext("/", exchange -> {
+            int status;
+            String body;
+            if (exchange.getRequestMethod().equals("GET") && gets.incrementAndGet() <= 2) {
+                status = 503;
+                body = "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+            } else {
+                status = 404;
+                body = "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>";
+            }
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().add("Content-Type", "application/xml");
+            if (exchange.getRequestMethod().equals("HEAD")) {
+                exchange.sendResponseHeaders(status, -1);
+            } else {
+                exchange.sendResponseHeaders(status, bytes.length);
+                exchange.getResponseBody().write(bytes);
+            }
+            exchange.close();
+        });
+        fake.start();
+        try (Volume v = volumeAt("http://127.0.0.1:" + fake.getAddress().getPort())) {
+            // Two SlowDown answers, then the real answer: the caller only sees the last.
+            assertThrows(BlockNotFoundException.class, () -> v.open(HASH));
+            assertEquals(3, gets.get());
+        } finally {
+            fake.stop(0);
         }
     }
 
