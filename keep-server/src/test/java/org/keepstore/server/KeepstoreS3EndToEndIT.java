@@ -152,44 +152,46 @@ class KeepstoreS3EndToEndIT {
 
     /**
      * Single-stream PUT and GET of 64 MiB blocks through the server, S3 volume next to a
-     * directory volume. Opt-in ({@code -Dkeepstore.throughput=true}): it prints figures and
-     * asserts nothing about speed.
+     * directory volume, rounds interleaved so both see the same machine load. Opt-in
+     * ({@code -Dkeepstore.throughput=true}): it prints figures and asserts nothing about speed.
      */
     @Test
     void throughputOf64MiBBlocksThroughTheServer() throws Exception {
         Assumptions.assumeTrue(Boolean.getBoolean("keepstore.throughput"), "opt-in: -Dkeepstore.throughput=true");
         Path dirVolume = Files.createDirectories(tmp.resolve("throughput-dir"));
-        String directory = measure("directory", start(List.of("-volume=" + dirVolume)));
-        String s3Line = measure("S3 (S3Proxy)", startS3(s3.newBucket()));
-        System.out.println(directory);
-        System.out.println(s3Line);
-    }
-
-    private String measure(String label, TestHttp http) throws Exception {
+        TestHttp directory = start(List.of("-volume=" + dirVolume));
+        TestHttp bucket = startS3(s3.newBucket());
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         int rounds = 6;
-        double[] put = new double[rounds];
-        double[] get = new double[rounds];
+        double[][] put = new double[2][rounds];
+        double[][] get = new double[2][rounds];
         for (int i = 0; i < rounds; i++) {
             byte[] block = TestHttp.randomBlock(64 << 20, 100 + i);
             String locator = TestHttp.md5(block) + "+" + block.length;
-            URI uri = http.uri("/" + locator);
-            long t0 = System.nanoTime();
-            HttpResponse<String> p = client.send(HttpRequest.newBuilder(uri)
-                    .PUT(HttpRequest.BodyPublishers.ofByteArray(block)).build(), HttpResponse.BodyHandlers.ofString());
-            long t1 = System.nanoTime();
-            assertEquals(200, p.statusCode(), p.body());
-            HttpResponse<Void> g = client.send(HttpRequest.newBuilder(uri).GET().build(),
-                    HttpResponse.BodyHandlers.discarding());
-            long t2 = System.nanoTime();
-            assertEquals(200, g.statusCode());
-            put[i] = block.length / 1e6 / ((t1 - t0) / 1e9);
-            get[i] = block.length / 1e6 / ((t2 - t1) / 1e9);
+            TestHttp[] servers = {directory, bucket};
+            for (int s = 0; s < 2; s++) {
+                URI uri = servers[s].uri("/" + locator);
+                long t0 = System.nanoTime();
+                HttpResponse<String> p = client.send(HttpRequest.newBuilder(uri)
+                        .PUT(HttpRequest.BodyPublishers.ofByteArray(block)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                long t1 = System.nanoTime();
+                assertEquals(200, p.statusCode(), p.body());
+                HttpResponse<Void> g = client.send(HttpRequest.newBuilder(uri).GET().build(),
+                        HttpResponse.BodyHandlers.discarding());
+                long t2 = System.nanoTime();
+                assertEquals(200, g.statusCode());
+                put[s][i] = block.length / 1e6 / ((t1 - t0) / 1e9);
+                get[s][i] = block.length / 1e6 / ((t2 - t1) / 1e9);
+            }
         }
-        // The first round warms up the JIT and connections: report the median of the rest.
-        return String.format(Locale.ROOT, "throughput %-14s 64 MiB blocks, single stream: PUT %.0f MB/s, GET %.0f MB/s"
-                + " (median of %d after 1 warm-up; PUT %s, GET %s)", label, median(put), median(get), rounds - 1,
-                rounded(put), rounded(get));
+        String[] labels = {"directory", "S3 (S3Proxy)"};
+        for (int s = 0; s < 2; s++) {
+            // The first round warms up the JIT and connections: report the median of the rest.
+            System.out.println(String.format(Locale.ROOT, "throughput %-13s 64 MiB blocks, single stream: PUT %.0f MB/s,"
+                    + " GET %.0f MB/s (median of %d after 1 warm-up; PUT %s, GET %s)", labels[s], median(put[s]),
+                    median(get[s]), rounds - 1, rounded(put[s]), rounded(get[s])));
+        }
     }
 
     private static double median(double[] all) {
