@@ -1,6 +1,7 @@
 package org.keepstore.server;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -55,8 +56,8 @@ class KeepstoreS3ProcessIT extends KeepProtocolContract {
     }
 
     @Override
-    void letMtimeMove() throws InterruptedException {
-        Thread.sleep(1100); // LastModified has one-second granularity
+    Duration mtimeStep() {
+        return Duration.ofMillis(1100); // LastModified has one-second granularity
     }
 
     @Override
