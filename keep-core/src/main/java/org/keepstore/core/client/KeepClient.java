@@ -507,17 +507,27 @@ public final class KeepClient {
             abandon(future, body);
             throw e;
         } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            // The JDK client wraps body failures; find the one that says what happened.
-            while (cause != null && !(cause instanceof BoundedBodySubscriber.BodyTooLongException)
-                    && cause.getCause() != null && cause.getCause() != cause
-                    && !(cause instanceof HttpTimeoutException) && !(cause instanceof ConnectException)) {
-                cause = cause.getCause();
-            }
-            return new Exchange<>(null, cause == null ? e : cause);
+            return new Exchange<>(null, mostTellingCause(e));
         } catch (CancellationException e) {
             return new Exchange<>(null, e);
         }
+    }
+
+    /**
+     * The JDK client wraps failures in layers; the one that says what happened (a body too long,
+     * a timeout, a refused connection) may be several causes deep.
+     */
+    private static Throwable mostTellingCause(ExecutionException e) {
+        for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
+            if (t instanceof BoundedBodySubscriber.BodyTooLongException || t instanceof HttpTimeoutException
+                    || t instanceof ConnectException) {
+                return t;
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return e.getCause() == null ? e : e.getCause();
     }
 
     private static void abandon(CompletableFuture<?> future, AtomicReference<BoundedBodySubscriber> body) {

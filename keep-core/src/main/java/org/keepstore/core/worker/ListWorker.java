@@ -147,7 +147,8 @@ abstract class ListWorker<T> implements WorkQueue<T>, AutoCloseable {
                 log.info("{}: interrupted while working on {}", name, describe(item));
                 Thread.currentThread().interrupt();
             } catch (Exception | LinkageError e) {
-                log.warn("{}: {} failed: {}", name, describe(item), e.toString());
+                log.warn("{}: {} failed: {}", name, describe(item),
+                        e.getMessage() == null ? e.toString() : e.getClass().getSimpleName() + ": " + e.getMessage());
             } finally {
                 lock.lock();
                 try {

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -20,31 +21,31 @@ import java.util.concurrent.Executors;
  * A tiny HTTP server on 127.0.0.1 that answers each request with the next scripted response
  * (or a default one), and records what it was asked: enough to see how a client fails over.
  */
-final class ScriptedKeepServer implements AutoCloseable {
+public final class ScriptedKeepServer implements AutoCloseable {
 
     /** One canned answer. {@code stallMillis} > 0 sends the headers and then stalls mid-body. */
-    record Reply(int status, byte[] body, Map<String, String> headers, long stallMillis) {
-        static Reply of(int status, String body) {
+    public record Reply(int status, byte[] body, Map<String, String> headers, long stallMillis) {
+        public static Reply of(int status, String body) {
             return new Reply(status, body.getBytes(StandardCharsets.UTF_8), Map.of(), 0);
         }
 
-        static Reply ok(byte[] body) {
+        public static Reply ok(byte[] body) {
             return new Reply(200, body, Map.of(), 0);
         }
 
-        Reply withHeader(String name, String value) {
+        public Reply withHeader(String name, String value) {
             Map<String, String> h = new java.util.HashMap<>(headers);
             h.put(name, value);
             return new Reply(status, body, h, stallMillis);
         }
 
-        Reply stalling(long millis) {
+        public Reply stalling(long millis) {
             return new Reply(status, body, headers, millis);
         }
     }
 
     /** What a request looked like. */
-    record Seen(String method, String path, String authorization, int bodyLength) {
+    public record Seen(String method, String path, String authorization, int bodyLength) {
     }
 
     private final HttpServer server;
@@ -52,35 +53,51 @@ final class ScriptedKeepServer implements AutoCloseable {
     private final Deque<Reply> script = new ArrayDeque<>();
     private final List<Seen> seen = new ArrayList<>();
     private Reply fallback = Reply.of(404, "Not Found");
+    private volatile CountDownLatch gate;
 
-    ScriptedKeepServer() throws IOException {
+    public ScriptedKeepServer() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", this::handle);
         server.setExecutor(executor);
         server.start();
     }
 
-    String root() {
+    public String root() {
         return "http://127.0.0.1:" + server.getAddress().getPort();
     }
 
     /** Answers the next requests with these replies, then with the fallback. */
-    synchronized ScriptedKeepServer then(Reply... replies) {
+    public synchronized ScriptedKeepServer then(Reply... replies) {
         script.addAll(List.of(replies));
         return this;
     }
 
     /** Answers every unscripted request with this reply. */
-    synchronized ScriptedKeepServer always(Reply reply) {
+    public synchronized ScriptedKeepServer always(Reply reply) {
         fallback = reply;
         return this;
     }
 
-    synchronized List<Seen> requests() {
+    public synchronized List<Seen> requests() {
         return List.copyOf(seen);
     }
 
+    /** Makes every request wait for {@code latch} before it is answered (null: answer at once). */
+    public void holdResponsesUntil(CountDownLatch latch) {
+        this.gate = latch;
+    }
+
     private void handle(HttpExchange exchange) throws IOException {
+        CountDownLatch waitFor = gate;
+        if (waitFor != null) {
+            try {
+                waitFor.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                exchange.close();
+                return;
+            }
+        }
         int bodyLength;
         try (InputStream in = exchange.getRequestBody()) {
             bodyLength = in.readAllBytes().length;
