@@ -135,6 +135,7 @@ class KeepClientIT {
         assertEquals(BlobSigner.Verdict.VALID, signer.check(result.locator(), TOKEN));
         assertTrue(Files.exists(a.blockFile(md5(data))));
         assertTrue(Files.exists(b.blockFile(md5(data))));
+        assertEquals(data.length, client(b.root()).build().head(result.locator()));
     }
 
     @Test
