@@ -234,4 +234,31 @@ class TrashWorkerTest {
         assertEquals(0, vol.trashedCopies(hash));
         emptier.close();
     }
+
+    @Test
+    void emptierCoversEveryTrashableMountEvenWhenOneFails() throws Exception {
+        MemoryVolume a = volume();
+        MemoryVolume broken = volume();
+        MemoryVolume notTrashable = volume();
+        Mount readOnly = new Mount("zzzzz-nyw5e-00000000000000c", notTrashable, false, false, 1, Set.of("default"), 0);
+        KeepStore store = store(true, Mount.of("zzzzz-nyw5e-00000000000000a", a),
+                Mount.of("zzzzz-nyw5e-00000000000000b", broken), readOnly);
+        TrashEmptier emptier = emptier(store);
+        byte[] data = "expired everywhere".getBytes(StandardCharsets.UTF_8);
+        String hash = md5(data);
+        for (MemoryVolume v : List.of(a, broken, notTrashable)) {
+            v.putRaw(hash, data);
+            v.trash(hash);
+        }
+        broken.failWith(new java.io.IOException("disk on fire"));
+        clock.advance(TRASH_LIFETIME.plusSeconds(1));
+
+        EmptyTrashResult result = emptier.emptyNow();
+
+        assertEquals(1, result.deletedBlocks());
+        assertEquals(0, a.trashedCopies(hash));
+        assertEquals(1, notTrashable.trashedCopies(hash), "a mount without allow-trash is left alone");
+        broken.failWith(null);
+        assertEquals(1, broken.trashedCopies(hash));
+    }
 }
