@@ -41,17 +41,17 @@ class KeepClientIT {
 
     @TempDir
     static Path dir;
-    private static KeepstoreProcess a;
-    private static KeepstoreProcess b;
+    private static ClusterServer a;
+    private static ClusterServer b;
     private static String deadRoot;
     private static final BlobSigner signer =
-            new BlobSigner(KeepstoreProcess.SIGNING_KEY, Duration.ofDays(14), Clock.systemUTC());
+            new BlobSigner(ClusterServer.SIGNING_KEY, Duration.ofDays(14), Clock.systemUTC());
     private final List<Duration> sleeps = Collections.synchronizedList(new ArrayList<>());
 
     @BeforeAll
     static void startServers() throws Exception {
-        a = new KeepstoreProcess(Files.createDirectories(dir.resolve("a")));
-        b = new KeepstoreProcess(Files.createDirectories(dir.resolve("b")));
+        a = new ClusterServer(Files.createDirectories(dir.resolve("a")));
+        b = new ClusterServer(Files.createDirectories(dir.resolve("b")));
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
             deadRoot = "http://127.0.0.1:" + socket.getLocalPort();
         }
@@ -85,8 +85,8 @@ class KeepClientIT {
      * least {@code atLeast} of them (the line is logged as the exchange completes, which may be
      * just after the client saw the response).
      */
-    private static List<String> requestsFor(KeepstoreProcess server, String method, String hash, int atLeast)
-            throws InterruptedException {
+    private static List<String> requestsFor(ClusterServer server, String method, String hash, int atLeast)
+            throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (true) {
             List<String> lines = server.logLines().stream().filter(l -> l.contains(method + " /" + hash)).toList();
@@ -177,7 +177,7 @@ class KeepClientIT {
 
     @Test
     void busyServerAnswering503IsRetriedAfterBackOff() throws Exception {
-        try (KeepstoreProcess busy = new KeepstoreProcess(Files.createDirectories(dir.resolve("busy")),
+        try (ClusterServer busy = new ClusterServer(Files.createDirectories(dir.resolve("busy")),
                 "-max-requests=1")) {
             byte[] data = "wait for me".getBytes(StandardCharsets.UTF_8);
             Locator locator = client(busy.root()).build().put(data, 1).locator();
@@ -219,7 +219,7 @@ class KeepClientIT {
         }
     }
 
-    private static void awaitConcurrentRequests(KeepstoreProcess server, int expected) throws Exception {
+    private static void awaitConcurrentRequests(ClusterServer server, int expected) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         String wanted = "arvados_concurrent_requests " + expected;
         while (server.metrics().lines().noneMatch(wanted::equals)) {

@@ -37,15 +37,15 @@ class PullWorkerIT {
 
     @TempDir
     static Path dir;
-    private static KeepstoreProcess a;
-    private static KeepstoreProcess b;
+    private static ClusterServer a;
+    private static ClusterServer b;
     private static final BlobSigner signer =
-            new BlobSigner(KeepstoreProcess.SIGNING_KEY, Duration.ofDays(14), Clock.systemUTC());
+            new BlobSigner(ClusterServer.SIGNING_KEY, Duration.ofDays(14), Clock.systemUTC());
 
     @BeforeAll
     static void startServers() throws Exception {
-        a = new KeepstoreProcess(Files.createDirectories(dir.resolve("a")));
-        b = new KeepstoreProcess(Files.createDirectories(dir.resolve("b")));
+        a = new ClusterServer(Files.createDirectories(dir.resolve("a")));
+        b = new ClusterServer(Files.createDirectories(dir.resolve("b")));
     }
 
     @AfterAll
@@ -58,7 +58,7 @@ class PullWorkerIT {
         }
     }
 
-    private static KeepClient clientFor(KeepstoreProcess server) {
+    private static KeepClient clientFor(ClusterServer server) {
         return KeepClient.builder().service(server.root()).token(USER_TOKEN).attempts(1).build();
     }
 

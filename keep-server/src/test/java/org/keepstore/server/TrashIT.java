@@ -35,7 +35,7 @@ class TrashIT {
     }
 
     /** Writes a block file as the reference keepstore lays it out, a month old; returns its hash. */
-    private static String plantOldBlock(KeepstoreProcess server, String content) throws Exception {
+    private static String plantOldBlock(ClusterServer server, String content) throws Exception {
         byte[] data = content.getBytes(StandardCharsets.UTF_8);
         String hash = md5(data);
         Path file = server.blockFile(hash);
@@ -46,7 +46,7 @@ class TrashIT {
     }
 
     /** The block's mtime in nanoseconds as the server's index reports it. */
-    private static long indexedMtime(KeepstoreProcess server, String hash) throws Exception {
+    private static long indexedMtime(ClusterServer server, String hash) throws Exception {
         HttpResponse<String> index = server.admin("GET", "/index/" + hash, null);
         assertEquals(200, index.statusCode(), index.body());
         for (String line : index.body().split("\n")) {
@@ -57,7 +57,7 @@ class TrashIT {
         throw new AssertionError(hash + " not in index: " + index.body());
     }
 
-    private static boolean inIndex(KeepstoreProcess server, String hash) throws Exception {
+    private static boolean inIndex(ClusterServer server, String hash) throws Exception {
         return server.admin("GET", "/index/" + hash, null).body().contains(hash + "+");
     }
 
@@ -65,7 +65,7 @@ class TrashIT {
         return "{\"locator\":\"" + hash + "\",\"block_mtime\":" + mtime + ",\"mount_uuid\":\"\"}";
     }
 
-    private static List<Path> trashFiles(KeepstoreProcess server, String hash) throws IOException {
+    private static List<Path> trashFiles(ClusterServer server, String hash) throws IOException {
         try (Stream<Path> files = Files.list(server.blockFile(hash).getParent())) {
             return files.filter(p -> p.getFileName().toString().startsWith(hash + ".trash.")).toList();
         }
@@ -73,7 +73,7 @@ class TrashIT {
 
     @Test
     void neverDeleteIsTheDefaultAndRemovesNothing() throws Exception {
-        try (KeepstoreProcess server = new KeepstoreProcess(dir)) {
+        try (ClusterServer server = new ClusterServer(dir)) {
             String hash = plantOldBlock(server, "never deleted");
             long mtime = indexedMtime(server, hash);
             assertTrue(server.logLines().stream().anyMatch(l -> l.contains("never-delete")),
@@ -90,7 +90,7 @@ class TrashIT {
 
     @Test
     void trashListTrashesOnlyExactMtimesAndUntrashRestores() throws Exception {
-        try (KeepstoreProcess server = new KeepstoreProcess(dir, "-never-delete=false", "-trash-lifetime=1h")) {
+        try (ClusterServer server = new ClusterServer(dir, "-never-delete=false", "-trash-lifetime=1h")) {
             String kept = plantOldBlock(server, "mtime does not match");
             String trashed = plantOldBlock(server, "mtime matches");
             long keptMtime = indexedMtime(server, kept);
@@ -114,7 +114,7 @@ class TrashIT {
 
     @Test
     void blocksYoungerThanTheSignatureTtlAreNotTrashed() throws Exception {
-        try (KeepstoreProcess server = new KeepstoreProcess(dir, "-never-delete=false", "-trash-lifetime=1h")) {
+        try (ClusterServer server = new ClusterServer(dir, "-never-delete=false", "-trash-lifetime=1h")) {
             String hash = plantOldBlock(server, "freshly written");
             Files.setLastModifiedTime(server.blockFile(hash), FileTime.from(Instant.now()));
             long mtime = indexedMtime(server, hash);
@@ -128,7 +128,7 @@ class TrashIT {
 
     @Test
     void emptierDeletesExpiredTrashForGood() throws Exception {
-        try (KeepstoreProcess server = new KeepstoreProcess(dir, "-never-delete=false",
+        try (ClusterServer server = new ClusterServer(dir, "-never-delete=false",
                 "-trash-lifetime=1s", "-trash-check-interval=200ms")) {
             String hash = plantOldBlock(server, "deleted for good");
             assertEquals(200, server.admin("DELETE", "/" + hash, null).statusCode());
