@@ -19,7 +19,6 @@ import java.util.Locale;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -126,7 +125,6 @@ class KeepstoreS3EndToEndIT {
     }
 
     @Test
-    @Disabled("PUT /pull only lists items until the pull worker is wired into Main; enable then")
     void pullFetchesABlockFromAnotherServerIntoS3() throws Exception {
         Path dirVolume = Files.createDirectories(tmp.resolve("dirvol"));
         TestHttp source = start(List.of("-volume=" + dirVolume));
