@@ -111,6 +111,47 @@ class KeepstoreS3EndToEndIT {
         assertEquals(200, http.send("TOUCH", "/" + locator, null, "Authorization", admin()).status());
     }
 
+    /**
+     * keep-balance's path: a trash list names the block with the mtime the index reported (whole
+     * seconds for S3), the trash worker moves it to trash/, and the periodic empty-trash deletes
+     * it and its marker once the trash lifetime has passed.
+     */
+    @Test
+    void trashListAndEmptyTrashRemoveAnOldBlock() throws Exception {
+        String bucket = s3.newBucket();
+        TestHttp http = startS3(bucket, "-blob-signature-ttl=1", "-never-delete=false", "-trash-lifetime=2s",
+                "-trash-check-interval=1s");
+        byte[] data = TestHttp.randomBlock(4000, 10);
+        String hash = TestHttp.md5(data);
+        String locator = hash + "+" + data.length;
+        assertEquals(200, http.put("/" + locator, data).status());
+        Thread.sleep(1100);
+        String line = Arrays.stream(index(http).split("\n")).filter(l -> l.startsWith(locator + " ")).findFirst()
+                .orElseThrow();
+        long mtime = Long.parseLong(line.substring(line.indexOf(' ') + 1));
+        String trash = "[{\"locator\":\"" + locator + "\",\"block_mtime\":" + mtime + ",\"mount_uuid\":\"\"}]";
+        assertEquals(200, http.put("/trash", trash.getBytes(), "Authorization", admin()).status());
+        awaitTrue(() -> http.get("/" + locator).status() == 404, "the trash worker trashed the block");
+        awaitTrue(() -> !s3.exists(bucket, "trash/" + hash) && !s3.exists(bucket, "recent/" + hash),
+                "empty-trash deleted the trashed copy and its marker");
+        assertFalse(s3.exists(bucket, hash));
+    }
+
+    @FunctionalInterface
+    interface Condition {
+        boolean holds() throws Exception;
+    }
+
+    private static void awaitTrue(Condition condition, String what) throws Exception {
+        for (int i = 0; i < 600; i++) {
+            if (condition.holds()) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("timed out waiting until " + what);
+    }
+
     @Test
     void deleteIsRefusedWithoutTrashLifetimeOrUnsafeDelete() throws Exception {
         String bucket = s3.newBucket();
