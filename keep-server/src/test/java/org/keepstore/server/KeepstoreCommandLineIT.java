@@ -85,7 +85,8 @@ class KeepstoreCommandLineIT {
                 List.of(listen, "-volume=" + vol, "-never-delete=perhaps"),
                 List.of(listen, "-volume=" + vol, "-blob-signing-key-file=" + key, "-listen=not-an-address"),
                 List.of(listen, "-volume=" + vol, "stray-argument"),
-                List.of(listen, "-volume="));
+                List.of(listen, "-volume="),
+                List.of(listen, "-volume=" + vol, "-volume=" + vol));
         for (List<String> args : cases) {
             try (ServerProcess p = ServerProcess.start(tmp, List.of(), args)) {
                 int status = p.waitForExit();

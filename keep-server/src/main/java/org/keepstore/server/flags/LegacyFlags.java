@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -341,8 +342,14 @@ public final class LegacyFlags {
         long requests = maxRequests == 0 ? 2 * maxBuffers : maxRequests;
 
         List<VolumeSpec> specs = new ArrayList<>();
+        Set<String> uuids = new HashSet<>();
         for (PendingVolume v : volumes) {
-            specs.add(toSpec(v));
+            VolumeSpec spec = toSpec(v);
+            // The same volume twice would be one mount counted twice (its UUID comes from its name).
+            if (!uuids.add(spec.uuid())) {
+                throw new StartupException("volume " + v.name() + " is given more than once");
+            }
+            specs.add(spec);
         }
         if (volumes.isEmpty() && configFile.isEmpty()) {
             // With -config the volumes come from the cluster config, so nothing is discovered.

@@ -176,6 +176,10 @@ class LegacyFlagsTest {
                 .getMessage().contains("cannot read"));
         assertTrue(assertThrows(StartupException.class, () -> settings("-volume=" + a, "-listen=nonsense"))
                 .getMessage().contains("-listen"));
+        assertTrue(assertThrows(StartupException.class, () -> settings("-volume=" + a, "-readonly", "-volume=" + a))
+                .getMessage().contains("more than once"));
+        assertTrue(assertThrows(StartupException.class,
+                () -> settings("-s3-bucket-volume=b", "-s3-bucket-volume=b")).getMessage().contains("more than once"));
     }
 
     @Test
