@@ -86,13 +86,16 @@ class KeepstoreCommandLineIT {
                 List.of(listen, "-volume=" + vol, "-blob-signing-key-file=" + key, "-listen=not-an-address"),
                 List.of(listen, "-volume=" + vol, "stray-argument"),
                 List.of(listen, "-volume="),
-                List.of(listen, "-volume=" + vol, "-volume=" + vol));
+                List.of(listen, "-volume=" + vol, "-volume=" + vol),
+                // The .invalid domain never resolves (RFC 6761).
+                List.of("-listen=no-such-host.invalid:" + port, "-volume=" + vol));
         for (List<String> args : cases) {
             try (ServerProcess p = ServerProcess.start(tmp, List.of(), args)) {
                 int status = p.waitForExit();
                 assertNotEquals(0, status, args.toString());
                 List<String> err = lines(p.stderrText());
                 assertEquals(1, err.size(), args + ": " + err);
+                assertFalse(err.get(0).endsWith("null"), args + ": " + err);
                 assertTrue(p.stdoutText().isEmpty());
             }
         }
