@@ -597,6 +597,18 @@ abstract class KeepProtocolContract {
         }
     }
 
+    @Test
+    void nullPullAndTrashListsEmptyTheQueues() throws Exception {
+        // keep-balance encodes an empty Go slice as JSON null when a server has nothing to do, and
+        // sends it to clear that server's queue.
+        for (String list : List.of("/pull", "/trash")) {
+            TestHttp.Response r = http().put(list, "null\n".getBytes(), "Authorization", bearer(ADMIN_TOKEN));
+            assertEquals(200, r.status(), list + ": " + r.text());
+            assertEquals(400, http().put(list, new byte[0], "Authorization", bearer(ADMIN_TOKEN)).status(),
+                    list + " with no body at all is not JSON");
+        }
+    }
+
     static void assertCors(TestHttp.Response r) {
         assertEquals("*", r.header("Access-Control-Allow-Origin"));
         assertEquals("GET, HEAD, PUT, OPTIONS", r.header("Access-Control-Allow-Methods"));

@@ -29,6 +29,11 @@ final class WorkLists {
         } catch (JsonProcessingException e) {
             throw KeepException.badRequest("invalid JSON: " + e.getOriginalMessage());
         }
+        if (list != null && list.isNull()) {
+            // keep-balance sends an empty list as JSON null (Go encodes a nil slice so) to clear
+            // the queue of a server with nothing to do; Go's decoder reads it as an empty list.
+            return json.createArrayNode();
+        }
         if (list == null || !list.isArray()) {
             throw KeepException.badRequest("invalid JSON: expected a list");
         }
