@@ -157,7 +157,7 @@ public final class LegacyFlags {
         f.duration("s3-race-window", "24h0m0s", "Longest delay the object store may take to become consistent.",
                 v -> s3RaceWindow = nonNegative(GoDuration.parse(v)));
         f.integer("s3-replication", 2, "Replication a copy in the S3 buckets that follow counts for.",
-                v -> s3Replication = positive(GoFlagSet.parseInt(v)));
+                v -> s3Replication = replication(GoFlagSet.parseInt(v)));
         f.bool("s3-unsafe-delete", false,
                 "Allow deleting blocks from S3 buckets even though races can lose data.",
                 v -> s3UnsafeDelete = Boolean.parseBoolean(v));
@@ -177,7 +177,7 @@ public final class LegacyFlags {
                 "`File` holding the account key for the -azure-storage-container-volume flags that follow.",
                 v -> azureAccountKeyFile = v);
         f.integer("azure-storage-replication", 3, "Replication a copy in the Azure containers that follow counts for.",
-                v -> azureReplication = positive(GoFlagSet.parseInt(v)));
+                v -> azureReplication = replication(GoFlagSet.parseInt(v)));
         f.integer("azure-max-get-bytes", Locator.MAX_BLOCK_SIZE,
                 "Largest range to fetch in one request; smaller values read a block with several parallel range requests.",
                 v -> azureMaxGetBytes = positive(GoFlagSet.parseInt(v)));
@@ -191,6 +191,14 @@ public final class LegacyFlags {
             throw new IllegalArgumentException("must be positive");
         }
         return v;
+    }
+
+    /** A replication count: positive, and small enough that it is not silently wrapped when stored as an int. */
+    private static long replication(long v) {
+        if (v > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("value out of range");
+        }
+        return positive(v);
     }
 
     private static long nonNegative(long v) {

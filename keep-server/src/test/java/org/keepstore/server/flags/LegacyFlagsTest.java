@@ -158,7 +158,7 @@ class LegacyFlagsTest {
         assertEquals("flag provided but not defined: -nope", unknown.getMessage());
         for (String bad : List.of("-max-buffers=x", "-trash-lifetime=3d", "-never-delete=maybe", "-volume=relative",
                 "-max-buffers=0", "-blob-signature-ttl", "-trash-check-interval=0", "-volume=", "-volumes=",
-                "-volume=/a,,/b")) {
+                "-volume=/a,,/b", "-s3-replication=4294967297", "-azure-storage-replication=4294967296")) {
             assertEquals(FlagException.Kind.INVALID_VALUE,
                     assertThrows(FlagException.class, () -> new LegacyFlags().parse(List.of(bad)), bad).kind(), bad);
         }
