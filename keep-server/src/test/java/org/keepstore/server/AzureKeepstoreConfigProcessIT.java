@@ -5,29 +5,20 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.io.TempDir;
+import org.keepstore.volumes.azure.Azurite;
 
 /**
  * The protocol contract against a server process configured with {@code -config FILE} whose
  * only volumes are two {@code Driver: Azure} volumes on Azurite, with every Azure
  * {@code DriverParameters} key of the reference config (plus our {@code Endpoint}).
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class AzureKeepstoreConfigProcessIT extends KeepProtocolContract {
-    @TempDir
-    static Path tmp;
-
-    private TestAzurite azurite;
-    private ServerProcess server;
-    private TestHttp http;
+class AzureKeepstoreConfigProcessIT extends ServerProcessContract {
+    private Azurite azurite;
     private final List<String> containers = new ArrayList<>();
 
-    @BeforeAll
-    void start() throws Exception {
-        azurite = TestAzurite.fromEnvironment();
+    @Override
+    List<String> serverArgs(Path dir, int port) throws Exception {
+        azurite = Azurite.fromEnvironment();
         StringBuilder volumes = new StringBuilder();
         for (int i = 0; i < 2; i++) {
             String container = azurite.newContainer();
@@ -47,34 +38,11 @@ class AzureKeepstoreConfigProcessIT extends KeepProtocolContract {
                     .append("          WriteRaceInterval: 15s\n")
                     .append("          WriteRacePollTime: 1s\n");
         }
-        int port = ServerProcess.freePort();
-        Path config = ConfigFixtures.write(tmp, "azure-cluster.yml", """
-                Clusters:
-                  zzzzz:
-                    SystemRootToken: %s
-                    Services:
-                      Keepstore:
-                        InternalURLs:
-                          "http://127.0.0.1:%d/": {}
-                    API:
-                      MaxKeepBlobBuffers: 8
-                    Collections:
-                      BlobSigning: true
-                      BlobSigningKey: %s
-                      BlobSigningTTL: 336h
-                      BlobTrash: true
-                      BlobTrashLifetime: 0
-                    Volumes:
-                """.formatted(ADMIN_TOKEN, port, SIGNING_KEY) + volumes);
-        server = ServerProcess.start(tmp, List.of(), ConfigFixtures.args(config));
-        http = server.awaitHealthy(port);
+        return ConfigFixtures.args(ConfigFixtures.contractCluster(dir, "azure-cluster.yml", port, volumes.toString()));
     }
 
-    @AfterAll
-    void stop() {
-        if (server != null) {
-            server.close();
-        }
+    @Override
+    void releaseBackend() {
         if (azurite != null) {
             azurite.close();
         }
@@ -84,11 +52,6 @@ class AzureKeepstoreConfigProcessIT extends KeepProtocolContract {
     @Override
     Duration mtimeStep() {
         return Duration.ofMillis(1100);
-    }
-
-    @Override
-    TestHttp http() {
-        return http;
     }
 
     @Override
