@@ -1,8 +1,6 @@
 package org.keepstore.server;
 
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 
 import org.keepstore.volumes.azure.Azurite;
@@ -12,17 +10,12 @@ import org.keepstore.volumes.azure.Azurite;
  * only volumes are two {@code Driver: Azure} volumes on Azurite, with every Azure
  * {@code DriverParameters} key of the reference config (plus our {@code Endpoint}).
  */
-class AzureKeepstoreConfigProcessIT extends ServerProcessContract {
-    private Azurite azurite;
-    private final List<String> containers = new ArrayList<>();
-
+class AzureKeepstoreConfigProcessIT extends AzureServerProcessContract {
     @Override
     List<String> serverArgs(Path dir, int port) throws Exception {
-        azurite = Azurite.fromEnvironment();
+        Azurite azurite = azurite();
         StringBuilder volumes = new StringBuilder();
         for (int i = 0; i < 2; i++) {
-            String container = azurite.newContainer();
-            containers.add(container);
             volumes.append("      zzzzz-nyw5e-azurecontract0").append(i).append(":\n")
                     .append("        Driver: Azure\n")
                     .append("        Replication: 1\n")
@@ -31,7 +24,7 @@ class AzureKeepstoreConfigProcessIT extends ServerProcessContract {
                     .append("          StorageAccountKey: \"").append(azurite.key).append("\"\n")
                     .append("          StorageBaseURL: core.windows.net\n")
                     .append("          Endpoint: ").append(azurite.endpoint).append("\n")
-                    .append("          ContainerName: ").append(container).append("\n")
+                    .append("          ContainerName: ").append(newContainer()).append("\n")
                     .append("          RequestTimeout: 30s\n")
                     .append("          ListBlobsRetryDelay: 1s\n")
                     .append("          ListBlobsMaxAttempts: 3\n")
@@ -39,23 +32,5 @@ class AzureKeepstoreConfigProcessIT extends ServerProcessContract {
                     .append("          WriteRacePollTime: 1s\n");
         }
         return ConfigFixtures.args(ConfigFixtures.contractCluster(dir, "azure-cluster.yml", port, volumes.toString()));
-    }
-
-    @Override
-    void releaseBackend() {
-        if (azurite != null) {
-            azurite.close();
-        }
-    }
-
-    /** Azurite stamps Last-Modified, the Azure volume's mtime, in whole seconds. */
-    @Override
-    Duration mtimeStep() {
-        return Duration.ofMillis(1100);
-    }
-
-    @Override
-    int corruptStoredCopies(String hash, byte[] corrupted) {
-        return azurite.replaceCopies(containers, hash, corrupted);
     }
 }
