@@ -3,17 +3,53 @@ package org.keepstore.core;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The engine (SPEC §4–§6): reads, writes, touches, trashes and lists blocks over a set of
  * mounts, verifying every byte. It knows nothing of HTTP; errors are {@link KeepException}s
  * carrying their status. Thread-safe; one instance serves all requests.
+ *
+ * <p>Every mount is readable; writes go only to {@link Mount#allowWrite()} mounts, trash
+ * operations only to {@link Mount#allowTrash()} mounts. Errors a volume throws keep their
+ * status when they are {@link KeepException}s; any other failure of a volume is reported as
+ * a {@link KeepException} with status 500.
  */
 public final class KeepStore implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(KeepStore.class);
+
+    /** Reads are hashed and delivered in chunks of this size. */
+    static final int READ_CHUNK = 1 << 20;
+    /** Scratch size for comparing a stored copy with data being written. */
+    private static final int COMPARE_CHUNK = 64 << 10;
+    /** A UUID of this length starts with {@code zzzzz-nyw5e-}, which rendezvous ignores. */
+    private static final int ARVADOS_UUID_LENGTH = 27;
+    private static final int ARVADOS_UUID_PREFIX_LENGTH = 12;
+    static final String HASH_MISMATCH = "hash mismatch in request body";
+    static final String LENGTH_MISMATCH = "request body length does not match Content-Length";
 
     /**
      * Engine settings.
@@ -24,27 +60,70 @@ public final class KeepStore implements AutoCloseable {
      *                         are ignored
      */
     public record Options(Clock clock, Duration blobSignatureTtl, boolean trashEnabled) {
+        public Options {
+            Objects.requireNonNull(clock, "clock");
+            Objects.requireNonNull(blobSignatureTtl, "blobSignatureTtl");
+        }
+
         public static Options defaults() {
             return new Options(Clock.systemUTC(), Duration.ofDays(14), true);
         }
     }
 
+    private final List<Mount> mounts;
+    private final Map<String, Mount> mountsByUuid;
+    private final BufferPool pool;
+    private final Options options;
+    /** Runs the extra writes when a block goes to several mounts at once. */
+    private final ExecutorService writers;
+
+    /**
+     * @param mounts  the mounts, in configuration order; UUIDs must be distinct
+     * @param pool    where block buffers come from; its buffers must hold a whole block
+     * @param options clock, signature TTL and whether trashing is enabled
+     */
     public KeepStore(List<Mount> mounts, BufferPool pool, Options options) {
-        throw new UnsupportedOperationException("not yet implemented");
+        this.mounts = List.copyOf(mounts);
+        this.pool = Objects.requireNonNull(pool, "pool");
+        this.options = Objects.requireNonNull(options, "options");
+        if (pool.bufferSize() < Locator.MAX_BLOCK_SIZE) {
+            throw new IllegalArgumentException("buffer pool buffers must hold " + Locator.MAX_BLOCK_SIZE + " bytes");
+        }
+        Map<String, Mount> byUuid = new LinkedHashMap<>();
+        for (Mount m : this.mounts) {
+            if (byUuid.put(m.uuid(), m) != null) {
+                throw new IllegalArgumentException("duplicate mount uuid " + m.uuid());
+            }
+        }
+        this.mountsByUuid = Map.copyOf(byUuid);
+        AtomicInteger threadNumber = new AtomicInteger();
+        ThreadFactory threads = r -> {
+            Thread t = new Thread(r, "keepstore-write-" + threadNumber.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+        this.writers = Executors.newCachedThreadPool(threads);
     }
 
     /** The mounts, in configuration order. */
     public List<Mount> mounts() {
-        throw new UnsupportedOperationException("not yet implemented");
+        return mounts;
     }
 
     public BufferPool bufferPool() {
-        throw new UnsupportedOperationException("not yet implemented");
+        return pool;
     }
 
     public Options options() {
-        throw new UnsupportedOperationException("not yet implemented");
+        return options;
     }
+
+    /** The mount with this UUID, or null. */
+    public Mount mount(String uuid) {
+        return uuid == null ? null : mountsByUuid.get(uuid);
+    }
+
+    // ---------------------------------------------------------------- rendezvous
 
     /**
      * Readable mounts in rendezvous order for a hash (SPEC §4): storage-class priority
@@ -52,8 +131,32 @@ public final class KeepStore implements AutoCloseable {
      * first 12 chars when it is 27 chars long, else the whole UUID.
      */
     public List<Mount> rendezvousOrder(String hash) {
-        throw new UnsupportedOperationException("not yet implemented");
+        record Ranked(Mount mount, String weight) {
+        }
+        List<Ranked> ranked = new ArrayList<>(mounts.size());
+        MessageDigest md5 = md5();
+        for (Mount m : mounts) {
+            String uuid = m.uuid();
+            String suffix = uuid.length() == ARVADOS_UUID_LENGTH ? uuid.substring(ARVADOS_UUID_PREFIX_LENGTH) : uuid;
+            String weight = HexFormat.of().formatHex(md5.digest((hash + suffix).getBytes(StandardCharsets.UTF_8)));
+            ranked.add(new Ranked(m, weight));
+        }
+        ranked.sort(Comparator.comparingInt((Ranked r) -> r.mount().priority()).reversed()
+                .thenComparing(Ranked::weight));
+        List<Mount> order = new ArrayList<>(ranked.size());
+        for (Ranked r : ranked) {
+            order.add(r.mount());
+        }
+        return order;
     }
+
+    private List<Mount> writableOrder(String hash) {
+        List<Mount> order = rendezvousOrder(hash);
+        order.removeIf(m -> !m.allowWrite());
+        return order;
+    }
+
+    // ---------------------------------------------------------------- write
 
     /**
      * Reads a request body into a pool buffer while hashing it, then stores it (SPEC §5).
@@ -65,93 +168,821 @@ public final class KeepStore implements AutoCloseable {
      * @throws KeepException 413 as soon as byte 64 MiB + 1 arrives (or the declared length is
      *                       larger); 400 when the MD5 differs or the body is shorter/longer than
      *                       declared; 500 collision; 507 / 503 when nothing could be written
+     * @throws InterruptedException if interrupted while waiting for a buffer
      */
     public WriteResult write(String hash, InputStream body, long contentLength, Set<String> storageClasses)
             throws IOException, InterruptedException {
-        throw new UnsupportedOperationException("not yet implemented");
+        requireHash(hash);
+        if (contentLength > Locator.MAX_BLOCK_SIZE) {
+            throw KeepException.tooLarge();
+        }
+        try (BufferPool.Lease lease = pool.acquire()) {
+            byte[] buffer = lease.array();
+            MessageDigest md5 = md5();
+            int length = readBody(body, contentLength, buffer, md5);
+            if (!HexFormat.of().formatHex(md5.digest()).equals(hash)) {
+                throw KeepException.badRequest(HASH_MISMATCH);
+            }
+            return store(hash, ByteBuffer.wrap(buffer, 0, length), storageClasses, null);
+        }
+    }
+
+    /**
+     * Reads the body straight into {@code buffer}, hashing as it goes. Never reads more than
+     * one byte past {@link Locator#MAX_BLOCK_SIZE} (to notice it is too large) or past a
+     * declared length (to notice it is too long).
+     */
+    private static int readBody(InputStream body, long contentLength, byte[] buffer, MessageDigest md5)
+            throws IOException {
+        int limit = contentLength >= 0 ? (int) contentLength : Locator.MAX_BLOCK_SIZE;
+        int length = 0;
+        while (length < limit) {
+            int n = body.read(buffer, length, limit - length);
+            if (n < 0) {
+                break;
+            }
+            md5.update(buffer, length, n);
+            length += n;
+        }
+        if (contentLength >= 0 && length < contentLength) {
+            throw KeepException.badRequest(LENGTH_MISMATCH);
+        }
+        if (length == limit && body.read() >= 0) {
+            throw contentLength >= 0 ? KeepException.badRequest(LENGTH_MISMATCH) : KeepException.tooLarge();
+        }
+        return length;
     }
 
     /**
      * Stores a block already in memory (e.g. fetched by the pull worker). Verifies the MD5.
      *
-     * @param mountUuid if not null, write to this mount only (it must be writable)
+     * @param data           the block, from position to limit; not modified
+     * @param storageClasses classes to satisfy; empty = any mount
+     * @param mountUuid      if not null or empty, write to this mount only (it must be writable)
+     * @throws KeepException 400 when the MD5 differs from {@code hash}; 413 when too large;
+     *                       404 for an unknown {@code mountUuid}; otherwise as
+     *                       {@link #write(String, InputStream, long, Set)}
      */
     public WriteResult write(String hash, ByteBuffer data, Set<String> storageClasses, String mountUuid)
             throws IOException {
-        throw new UnsupportedOperationException("not yet implemented");
+        requireHash(hash);
+        if (data.remaining() > Locator.MAX_BLOCK_SIZE) {
+            throw KeepException.tooLarge();
+        }
+        MessageDigest md5 = md5();
+        md5.update(data.duplicate());
+        if (!HexFormat.of().formatHex(md5.digest()).equals(hash)) {
+            throw KeepException.badRequest(HASH_MISMATCH);
+        }
+        return store(hash, data, storageClasses, mountUuid);
+    }
+
+    /** SPEC §5 steps 2–4 for verified data. */
+    private WriteResult store(String hash, ByteBuffer data, Set<String> storageClasses, String mountUuid)
+            throws IOException {
+        List<Mount> candidates;
+        if (mountUuid != null && !mountUuid.isEmpty()) {
+            Mount target = mount(mountUuid);
+            if (target == null) {
+                throw new KeepException(404, "no such mount: " + mountUuid);
+            }
+            candidates = target.allowWrite() ? List.of(target) : List.of();
+        } else {
+            candidates = writableOrder(hash);
+        }
+        Replication progress = new Replication(storageClasses);
+        for (String wanted : progress.pendingClasses) {
+            if (candidates.stream().noneMatch(m -> m.storageClasses().contains(wanted))) {
+                log.info("write {}: no writable mount offers storage class {}", hash, wanted);
+                throw KeepException.insufficientStorage();
+            }
+        }
+
+        // Existing copies: an identical one counts (after a touch), a different but intact one
+        // is a collision (write nowhere), a corrupt one is overwritten below.
+        List<Mount> remaining = new ArrayList<>(candidates);
+        for (Mount m : candidates) {
+            if (progress.isSatisfied()) {
+                break;
+            }
+            if (!progress.wants(m)) {
+                continue;
+            }
+            if (existingCopyMatches(m, hash, data)) {
+                try {
+                    m.volume().touch(hash);
+                    progress.add(m);
+                    remaining.remove(m);
+                } catch (IOException | RuntimeException e) {
+                    log.warn("write {}: could not touch existing copy on mount {} (volume {}): {}",
+                            hash, m.uuid(), m.deviceId(), e.toString());
+                }
+            }
+        }
+
+        List<Throwable> failures = new ArrayList<>();
+        while (!progress.isSatisfied()) {
+            List<Mount> wave = progress.nextWave(remaining);
+            if (wave.isEmpty()) {
+                break;
+            }
+            remaining.removeAll(wave);
+            List<Throwable> waveFailures = writeAll(hash, data, wave);
+            for (int i = 0; i < wave.size(); i++) {
+                Throwable failure = waveFailures.get(i);
+                if (failure == null) {
+                    progress.add(wave.get(i));
+                } else {
+                    Mount m = wave.get(i);
+                    log.warn("write {}: mount {} (volume {}) failed: {}", hash, m.uuid(), m.deviceId(), failure.toString());
+                    failures.add(failure);
+                }
+            }
+        }
+
+        if (progress.replicas == 0) {
+            // Some but not all classes satisfied counts as success (the client sees which were
+            // confirmed); nothing at all stored is a failure.
+            boolean allFull = failures.stream().allMatch(f -> f instanceof VolumeFullException);
+            if (allFull) {
+                throw KeepException.insufficientStorage();
+            }
+            throw KeepException.unavailable(KeepException.VOLUME_UNAVAILABLE, failures.get(0));
+        }
+        return new WriteResult(Locator.of(hash, data.remaining()), progress.replicas, progress.classesConfirmed);
     }
 
     /**
-     * Streams a block to {@code sink}, verifying it (SPEC §4). A corrupt copy or error found
-     * before the first byte was delivered makes the engine try the next mount.
+     * Writes to every mount of a wave, in parallel when there are several, and waits for all of
+     * them (the caller's buffer must stay untouched until every writer is done).
+     *
+     * @return per mount, null for success or the failure
+     */
+    private List<Throwable> writeAll(String hash, ByteBuffer data, List<Mount> wave) {
+        List<Future<?>> others = new ArrayList<>();
+        for (Mount m : wave.subList(1, wave.size())) {
+            others.add(writers.submit(() -> {
+                m.volume().write(hash, data.duplicate());
+                return null;
+            }));
+        }
+        List<Throwable> results = new ArrayList<>(wave.size());
+        try {
+            wave.get(0).volume().write(hash, data.duplicate());
+            results.add(null);
+        } catch (IOException | RuntimeException e) {
+            results.add(e);
+        }
+        boolean interrupted = false;
+        for (Future<?> f : others) {
+            while (true) {
+                try {
+                    f.get();
+                    results.add(null);
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true; // keep waiting: the writer still reads our buffer
+                } catch (ExecutionException e) {
+                    results.add(e.getCause());
+                    break;
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        return results;
+    }
+
+    /**
+     * Whether {@code m} already holds exactly {@code data}. Reads the stored copy through,
+     * comparing and hashing it, to tell an intact different block (a collision) from a corrupt
+     * copy (which the caller overwrites).
+     *
+     * @throws CollisionException if the stored copy is intact and differs from {@code data}
+     */
+    private boolean existingCopyMatches(Mount m, String hash, ByteBuffer data) throws CollisionException {
+        StoredBlock block;
+        try {
+            block = m.volume().open(hash);
+        } catch (BlockNotFoundException e) {
+            return false;
+        } catch (IOException | RuntimeException e) {
+            log.warn("write {}: could not check for an existing copy on mount {} (volume {}): {}",
+                    hash, m.uuid(), m.deviceId(), e.toString());
+            return false;
+        }
+        boolean equal;
+        boolean intact;
+        try (block) {
+            MessageDigest md5 = md5();
+            byte[] scratch = new byte[COMPARE_CHUNK];
+            ByteBuffer expected = data.duplicate();
+            equal = block.size() == expected.remaining();
+            InputStream in = block.stream();
+            int n;
+            while ((n = in.read(scratch)) >= 0) {
+                md5.update(scratch, 0, n);
+                if (equal) {
+                    if (n > expected.remaining()) {
+                        equal = false;
+                    } else {
+                        ByteBuffer stored = ByteBuffer.wrap(scratch, 0, n);
+                        ByteBuffer wanted = expected.slice(expected.position(), n);
+                        equal = stored.mismatch(wanted) < 0;
+                        expected.position(expected.position() + n);
+                    }
+                }
+            }
+            equal = equal && !expected.hasRemaining();
+            intact = HexFormat.of().formatHex(md5.digest()).equals(hash);
+        } catch (IOException | RuntimeException e) {
+            log.warn("write {}: could not read the existing copy on mount {} (volume {}): {}",
+                    hash, m.uuid(), m.deviceId(), e.toString());
+            return false;
+        }
+        if (equal) {
+            return true;
+        }
+        if (intact) {
+            log.error("hash collision: mount {} (volume {}) holds different data with hash {}",
+                    m.uuid(), m.deviceId(), hash);
+            throw new CollisionException(hash);
+        }
+        log.warn("corrupt copy of {} on mount {} (volume {}); it will be overwritten", hash, m.uuid(), m.deviceId());
+        return false;
+    }
+
+    /** Tracks which requested classes are satisfied and what was stored where. */
+    private static final class Replication {
+        /** Requested classes not yet satisfied; empty when none were requested. */
+        final Set<String> pendingClasses;
+        final boolean classesRequested;
+        final Map<String, Integer> classesConfirmed = new LinkedHashMap<>();
+        int replicas;
+
+        Replication(Set<String> requested) {
+            this.pendingClasses = new HashSet<>(requested == null ? Set.of() : requested);
+            this.classesRequested = !pendingClasses.isEmpty();
+        }
+
+        boolean isSatisfied() {
+            return replicas > 0 && pendingClasses.isEmpty();
+        }
+
+        /** Whether a copy on {@code m} would bring us closer to done. */
+        boolean wants(Mount m) {
+            if (classesRequested) {
+                return m.storageClasses().stream().anyMatch(pendingClasses::contains);
+            }
+            return replicas == 0;
+        }
+
+        void add(Mount m) {
+            replicas += m.replication();
+            for (String c : m.storageClasses()) {
+                classesConfirmed.merge(c, m.replication(), Integer::sum);
+            }
+            pendingClasses.removeAll(m.storageClasses());
+        }
+
+        /**
+         * The first mounts of {@code remaining} that, if all succeed, finish the job: one per
+         * pending class (a mount may cover several), or one if any replica will do.
+         */
+        List<Mount> nextWave(List<Mount> remaining) {
+            List<Mount> wave = new ArrayList<>();
+            if (!classesRequested) {
+                if (replicas == 0 && !remaining.isEmpty()) {
+                    wave.add(remaining.get(0));
+                }
+                return wave;
+            }
+            Set<String> stillNeeded = new HashSet<>(pendingClasses);
+            for (Mount m : remaining) {
+                if (stillNeeded.isEmpty()) {
+                    break;
+                }
+                if (m.storageClasses().stream().anyMatch(stillNeeded::contains)) {
+                    wave.add(m);
+                    stillNeeded.removeAll(m.storageClasses());
+                }
+            }
+            return wave;
+        }
+    }
+
+    // ---------------------------------------------------------------- read
+
+    /**
+     * Streams a block to {@code sink}, verifying it (SPEC §4). Mounts are visited in rendezvous
+     * order; a corrupt copy or error found before the first byte was delivered is logged and the
+     * next mount is tried. Chunk N is delivered only after chunk N+1 was read and hashed, and
+     * the last chunk only after the whole block's MD5 matched.
      *
      * @return the number of bytes delivered
-     * @throws KeepException 404 if no mount has it; 502 if every copy found was corrupt; the
-     *                       error's own status if a mount failed and no other had it
+     * @throws KeepException 404 if no mount has it; 502 if a corrupt copy was found and no good
+     *                       one; the error's own status (500 for a plain I/O error) if a mount
+     *                       failed and no other had it; after bytes were delivered, a
+     *                       {@link ChecksumException} or the read error (the response must then
+     *                       end short)
+     * @throws IOException   whatever the sink throws, unchanged
+     * @throws InterruptedException if interrupted while waiting for a buffer
      */
     public long read(String hash, BlockSink sink) throws IOException, InterruptedException {
-        throw new UnsupportedOperationException("not yet implemented");
+        return readVerified(hash, Objects.requireNonNull(sink, "sink"));
     }
 
-    /** Reads and verifies a block without delivering it (HEAD). Returns its size. */
+    /**
+     * Reads and verifies a block without delivering it (HEAD), with the same failover as
+     * {@link #read}. Returns its size.
+     *
+     * @throws KeepException 404 if no mount has it; 502 if only corrupt copies exist; an
+     *                       error's status if a mount failed and no other had it
+     */
     public long verify(String hash) throws IOException, InterruptedException {
-        throw new UnsupportedOperationException("not yet implemented");
+        return readVerified(hash, null);
     }
 
-    /** Sets the mtime to now on the first writable mount (rendezvous order) holding the block; 404 if none. */
+    private long readVerified(String hash, BlockSink sink) throws IOException, InterruptedException {
+        requireHash(hash);
+        try (BufferPool.Lease lease = pool.acquire()) {
+            boolean corruptSeen = false;
+            IOException firstError = null;
+            for (Mount m : rendezvousOrder(hash)) {
+                try {
+                    return readCopy(m, hash, lease.array(), sink);
+                } catch (BlockNotFoundException e) {
+                    // try the next mount
+                } catch (UndeliveredCopy e) {
+                    if (e.corrupt) {
+                        corruptSeen = true;
+                        log.warn("corrupt copy of {} on mount {} (volume {}): {}; trying the next mount",
+                                hash, m.uuid(), m.deviceId(), e.getMessage());
+                    } else {
+                        log.warn("reading {} from mount {} (volume {}) failed: {}; trying the next mount",
+                                hash, m.uuid(), m.deviceId(), e.getCause().toString());
+                        if (firstError == null) {
+                            firstError = asKeepException(e.getCause());
+                        }
+                    }
+                } catch (SinkFailure e) {
+                    throw e.unwrap();
+                }
+            }
+            if (corruptSeen) {
+                throw new ChecksumException(hash);
+            }
+            if (firstError != null) {
+                throw firstError;
+            }
+            throw new BlockNotFoundException(hash);
+        }
+    }
+
+    /**
+     * Reads one mount's copy into {@code buffer}, delivering it to {@code sink} (if not null)
+     * one chunk behind the reading and hashing.
+     *
+     * @throws BlockNotFoundException the mount does not have the block
+     * @throws UndeliveredCopy        the copy is corrupt or failed before anything was delivered
+     * @throws SinkFailure            the sink failed (its exception is the cause)
+     * @throws KeepException          after delivery began: {@link ChecksumException} or the
+     *                                read error
+     */
+    private long readCopy(Mount m, String hash, byte[] buffer, BlockSink sink) throws IOException {
+        StoredBlock block;
+        try {
+            block = m.volume().open(hash);
+        } catch (BlockNotFoundException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new UndeliveredCopy(e, false);
+        }
+        Delivery delivery = new Delivery(sink);
+        try {
+            long storedSize = block.size();
+            if (storedSize < 0 || storedSize > Locator.MAX_BLOCK_SIZE) {
+                throw UndeliveredCopy.corrupt("stored size " + storedSize);
+            }
+            int size = (int) storedSize;
+            MessageDigest md5 = md5();
+            InputStream in = block.stream();
+            int pendingStart = 0;
+            int pendingLength = 0;
+            int position = 0;
+            while (position < size) {
+                int length = Math.min(READ_CHUNK, size - position);
+                if (!readFully(in, buffer, position, length)) {
+                    throw delivery.corruptCopy(hash, "copy is shorter than its stored size " + size);
+                }
+                md5.update(buffer, position, length);
+                // This chunk read fine, so the previous one can go out.
+                delivery.send(size, buffer, pendingStart, pendingLength);
+                pendingStart = position;
+                pendingLength = length;
+                position += length;
+            }
+            if (!HexFormat.of().formatHex(md5.digest()).equals(hash)) {
+                throw delivery.corruptCopy(hash, "MD5 does not match");
+            }
+            delivery.send(size, buffer, pendingStart, pendingLength);
+            delivery.begin(size); // for the empty block, which has no chunk
+            return size;
+        } catch (UndeliveredCopy | SinkFailure e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            if (!delivery.started) {
+                if (e instanceof BlockNotFoundException notFound) {
+                    throw notFound;
+                }
+                throw new UndeliveredCopy(e, false);
+            }
+            if (e instanceof ChecksumException checksum) {
+                throw checksum;
+            }
+            log.warn("reading {} from mount {} (volume {}) failed after part of it was sent: {}",
+                    hash, m.uuid(), m.deviceId(), e.toString());
+            if (e instanceof BlockNotFoundException) {
+                throw new KeepException(500, "block vanished while being read: " + hash, e);
+            }
+            throw asKeepException(e);
+        } finally {
+            closeQuietly(block, m, hash);
+        }
+    }
+
+    /** Hands chunks to a sink (or nowhere, for verify), remembering whether anything went out. */
+    private static final class Delivery {
+        private final BlockSink sink;
+        boolean started;
+
+        Delivery(BlockSink sink) {
+            this.sink = sink;
+        }
+
+        void begin(long size) throws SinkFailure {
+            if (sink != null && !started) {
+                started = true;
+                try {
+                    sink.begin(size);
+                } catch (IOException | RuntimeException e) {
+                    throw new SinkFailure(e);
+                }
+            }
+        }
+
+        void send(long size, byte[] buffer, int offset, int length) throws SinkFailure {
+            if (sink == null || length == 0) {
+                return;
+            }
+            begin(size);
+            try {
+                sink.write(ByteBuffer.wrap(buffer, offset, length));
+            } catch (IOException | RuntimeException e) {
+                throw new SinkFailure(e);
+            }
+        }
+
+        /** The exception for a corrupt copy: fail over if nothing went out yet, else 502. */
+        IOException corruptCopy(String hash, String detail) {
+            if (!started) {
+                return UndeliveredCopy.corrupt(detail);
+            }
+            log.warn("corrupt copy of {} detected after part of it was sent: {}", hash, detail);
+            return new ChecksumException(hash);
+        }
+    }
+
+    /** A copy that could not be served, before anything was delivered: the caller fails over. */
+    private static final class UndeliveredCopy extends IOException {
+        final boolean corrupt;
+
+        UndeliveredCopy(Throwable cause, boolean corrupt) {
+            super(cause);
+            this.corrupt = corrupt;
+        }
+
+        private UndeliveredCopy(String detail) {
+            super(detail);
+            this.corrupt = true;
+        }
+
+        static UndeliveredCopy corrupt(String detail) {
+            return new UndeliveredCopy(detail);
+        }
+    }
+
+    /** The sink failed (e.g. the client went away); its exception is passed on unchanged. */
+    private static final class SinkFailure extends IOException {
+        SinkFailure(Throwable cause) {
+            super(cause);
+        }
+
+        /** Returns the sink's IOException to be thrown, or throws its RuntimeException. */
+        IOException unwrap() {
+            Throwable c = getCause();
+            if (c instanceof IOException io) {
+                return io;
+            }
+            throw (RuntimeException) c;
+        }
+    }
+
+    /** Reads exactly {@code length} bytes unless the stream ends first (then false). */
+    private static boolean readFully(InputStream in, byte[] buffer, int offset, int length) throws IOException {
+        int done = 0;
+        while (done < length) {
+            int n = in.read(buffer, offset + done, length - done);
+            if (n < 0) {
+                return false;
+            }
+            done += n;
+        }
+        return true;
+    }
+
+    private static void closeQuietly(StoredBlock block, Mount m, String hash) {
+        try {
+            block.close();
+        } catch (IOException | RuntimeException e) {
+            log.warn("closing {} on mount {} (volume {}) failed: {}", hash, m.uuid(), m.deviceId(), e.toString());
+        }
+    }
+
+    // ---------------------------------------------------------------- touch, trash, untrash
+
+    /**
+     * Sets the mtime to now on the first writable mount (rendezvous order) holding the block.
+     *
+     * @throws KeepException 404 if none holds it; an error's status if a mount failed and no
+     *                       other holds it
+     */
     public void touch(String hash) throws IOException {
-        throw new UnsupportedOperationException("not yet implemented");
+        requireHash(hash);
+        KeepException firstError = null;
+        for (Mount m : writableOrder(hash)) {
+            try {
+                m.volume().touch(hash);
+                return;
+            } catch (BlockNotFoundException e) {
+                // next
+            } catch (IOException | RuntimeException e) {
+                log.warn("touch {} on mount {} (volume {}) failed: {}", hash, m.uuid(), m.deviceId(), e.toString());
+                if (firstError == null) {
+                    firstError = asKeepException(e);
+                }
+            }
+        }
+        throw firstError != null ? firstError : new BlockNotFoundException(hash);
     }
 
     /**
      * DELETE (SPEC §6): trashes the block on every trashable mount holding it, except where it is
      * younger than the signature TTL (left in place, still a success).
      *
-     * @throws KeepException 405 if trash is disabled; 404 if no mount has the block
+     * @throws KeepException 405 if trash is disabled; 404 if no trashable mount has the block;
+     *                       an error's status if trashing failed on some mount
      */
     public void trash(String hash) throws IOException {
-        throw new UnsupportedOperationException("not yet implemented");
+        requireHash(hash);
+        if (!options.trashEnabled()) {
+            throw KeepException.methodNotAllowed();
+        }
+        boolean found = false;
+        KeepException firstError = null;
+        for (Mount m : rendezvousOrder(hash)) {
+            if (!m.allowTrash()) {
+                continue;
+            }
+            try {
+                long mtime = m.volume().mtimeNanos(hash);
+                found = true;
+                if (isProtectedBySignatureTtl(mtime)) {
+                    log.info("not trashing {} on mount {}: modified within the signature TTL", hash, m.uuid());
+                    continue;
+                }
+                m.volume().trash(hash);
+            } catch (BlockNotFoundException e) {
+                // not here
+            } catch (IOException | RuntimeException e) {
+                log.warn("trash {} on mount {} (volume {}) failed: {}", hash, m.uuid(), m.deviceId(), e.toString());
+                found = true;
+                if (firstError == null) {
+                    firstError = asKeepException(e);
+                }
+            }
+        }
+        if (firstError != null) {
+            throw firstError;
+        }
+        if (!found) {
+            throw new BlockNotFoundException(hash);
+        }
     }
 
     /**
      * A trash-list item (SPEC §6): trashes the block on {@code mountUuid} (or every trashable
      * mount when null/empty) only where its mtime equals {@code mtimeNanos} exactly and that
-     * mtime is older than the signature TTL.
+     * mtime is older than the signature TTL. Does nothing when trash is disabled, and nothing on
+     * an unknown or non-trashable mount.
      *
      * @return how many mounts trashed it
+     * @throws KeepException a mount's error, after every other mount was tried
      */
     public int trash(String hash, long mtimeNanos, String mountUuid) throws IOException {
-        throw new UnsupportedOperationException("not yet implemented");
+        requireHash(hash);
+        if (!options.trashEnabled()) {
+            log.debug("ignoring trash item for {}: trash is disabled", hash);
+            return 0;
+        }
+        if (isProtectedBySignatureTtl(mtimeNanos)) {
+            log.info("ignoring trash item for {}: its mtime is within the signature TTL", hash);
+            return 0;
+        }
+        List<Mount> targets;
+        if (mountUuid != null && !mountUuid.isEmpty()) {
+            Mount m = mount(mountUuid);
+            if (m == null) {
+                log.warn("ignoring trash item for {}: no mount {}", hash, mountUuid);
+                return 0;
+            }
+            targets = List.of(m);
+        } else {
+            targets = rendezvousOrder(hash);
+        }
+        int trashed = 0;
+        KeepException firstError = null;
+        for (Mount m : targets) {
+            if (!m.allowTrash()) {
+                continue;
+            }
+            try {
+                long stored = m.volume().mtimeNanos(hash);
+                if (stored != mtimeNanos) {
+                    log.info("not trashing {} on mount {}: stored mtime {} differs from the trash item's {}",
+                            hash, m.uuid(), stored, mtimeNanos);
+                    continue;
+                }
+                m.volume().trash(hash);
+                trashed++;
+            } catch (BlockNotFoundException e) {
+                // not here
+            } catch (IOException | RuntimeException e) {
+                log.warn("trash {} on mount {} (volume {}) failed: {}", hash, m.uuid(), m.deviceId(), e.toString());
+                if (firstError == null) {
+                    firstError = asKeepException(e);
+                }
+            }
+        }
+        if (firstError != null) {
+            throw firstError;
+        }
+        return trashed;
     }
 
-    /** Restores a trashed block on every writable mount that has it in trash; 404 if none did. */
+    /**
+     * Restores a trashed block on every writable mount that has it in trash.
+     *
+     * @throws KeepException 404 if none did; an error's status if none succeeded and some failed
+     */
     public void untrash(String hash) throws IOException {
-        throw new UnsupportedOperationException("not yet implemented");
+        requireHash(hash);
+        int restored = 0;
+        KeepException firstError = null;
+        for (Mount m : writableOrder(hash)) {
+            try {
+                m.volume().untrash(hash);
+                restored++;
+            } catch (BlockNotFoundException e) {
+                // nothing trashed here
+            } catch (IOException | RuntimeException e) {
+                log.warn("untrash {} on mount {} (volume {}) failed: {}", hash, m.uuid(), m.deviceId(), e.toString());
+                if (firstError == null) {
+                    firstError = asKeepException(e);
+                }
+            }
+        }
+        if (restored > 0) {
+            return;
+        }
+        throw firstError != null ? firstError : new BlockNotFoundException(hash);
     }
 
-    /** Streams the index of every readable mount. */
+    /** True if a block with this mtime may still be covered by a valid signature. */
+    private boolean isProtectedBySignatureTtl(long mtimeNanos) {
+        Instant now = options.clock().instant();
+        long nowNanos = now.getEpochSecond() * 1_000_000_000L + now.getNano();
+        return nowNanos - mtimeNanos < options.blobSignatureTtl().toNanos();
+    }
+
+    // ---------------------------------------------------------------- index, trash emptying
+
+    /**
+     * Streams the index of every mount, one mount after another; entries go to {@code sink} as
+     * volumes list them, nothing is collected in memory.
+     *
+     * @throws KeepException if a mount's listing fails (the index is then incomplete)
+     */
     public void index(String prefix, IndexSink sink) throws IOException {
-        throw new UnsupportedOperationException("not yet implemented");
+        for (Mount m : mounts) {
+            indexMount(m, prefix, sink);
+        }
     }
 
-    /** Streams the index of one mount; 404 for an unknown UUID. */
+    /**
+     * Streams the index of one mount.
+     *
+     * @throws KeepException 404 for an unknown UUID; the listing's error if it fails
+     */
     public void index(String mountUuid, String prefix, IndexSink sink) throws IOException {
-        throw new UnsupportedOperationException("not yet implemented");
+        Mount m = mount(mountUuid);
+        if (m == null) {
+            throw new KeepException(404, "no such mount: " + mountUuid);
+        }
+        indexMount(m, prefix, sink);
     }
 
-    /** The mount with this UUID, or null. */
-    public Mount mount(String uuid) {
-        throw new UnsupportedOperationException("not yet implemented");
+    private static void indexMount(Mount m, String prefix, IndexSink sink) throws IOException {
+        try {
+            m.volume().index(prefix == null ? "" : prefix, sink);
+        } catch (RuntimeException e) {
+            throw asKeepException(e);
+        }
     }
 
-    /** Empties expired trash on every trashable mount, one after another. */
+    /**
+     * Empties expired trash on every trashable mount, one after another. A failing mount does
+     * not stop the others; its error is thrown once all were done.
+     */
     public EmptyTrashResult emptyTrash() throws IOException {
-        throw new UnsupportedOperationException("not yet implemented");
+        EmptyTrashResult total = EmptyTrashResult.NONE;
+        KeepException firstError = null;
+        for (Mount m : mounts) {
+            if (!m.allowTrash()) {
+                continue;
+            }
+            try {
+                total = total.plus(m.volume().emptyTrash());
+            } catch (IOException | RuntimeException e) {
+                log.warn("emptying trash on mount {} (volume {}) failed: {}", m.uuid(), m.deviceId(), e.toString());
+                if (firstError == null) {
+                    firstError = asKeepException(e);
+                }
+            }
+        }
+        if (firstError != null) {
+            throw firstError;
+        }
+        return total;
     }
 
-    /** Closes every volume. */
+    /** Stops the engine's writer threads and closes every volume. */
     @Override
     public void close() throws IOException {
-        throw new UnsupportedOperationException("not yet implemented");
+        writers.shutdown();
+        IOException firstError = null;
+        for (Mount m : mounts) {
+            try {
+                m.volume().close();
+            } catch (IOException | RuntimeException e) {
+                log.warn("closing mount {} (volume {}) failed: {}", m.uuid(), m.deviceId(), e.toString());
+                if (firstError == null) {
+                    firstError = asKeepException(e);
+                }
+            }
+        }
+        try {
+            writers.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (firstError != null) {
+            throw firstError;
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** A volume failure as the caller sees it: a KeepException keeps its status, anything else is 500. */
+    private static KeepException asKeepException(Throwable t) {
+        if (t instanceof KeepException k) {
+            return k;
+        }
+        return new KeepException(500, "volume error: " + t, t);
+    }
+
+    private static void requireHash(String hash) throws KeepException {
+        if (!Locator.isHash(hash)) {
+            throw KeepException.badRequest(KeepException.INVALID_LOCATOR);
+        }
+    }
+
+    private static MessageDigest md5() {
+        try {
+            return MessageDigest.getInstance("MD5");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("MD5 unavailable", e);
+        }
     }
 }

@@ -1,0 +1,876 @@
+package org.keepstore.core;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+import org.keepstore.core.testing.MutableClock;
+
+class KeepStoreTest {
+    private static final Duration TTL = Duration.ofDays(14);
+    private static final byte[] FOO = "foo".getBytes(StandardCharsets.US_ASCII);
+    private static final String FOO_HASH = "acbd18db4cc2f85cedef654fccc4a4d8";
+
+    private final MutableClock clock = new MutableClock();
+    private final BufferPool pool = new BufferPool(2);
+    private final List<KeepStore> stores = new ArrayList<>();
+
+    @AfterEach
+    void closeStores() throws IOException {
+        for (KeepStore s : stores) {
+            s.close();
+        }
+        assertEquals(0, pool.inUse(), "every buffer is returned");
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private MemoryVolume volume(Duration trashLifetime) {
+        return new MemoryVolume(new VolumeContext(clock, trashLifetime, TTL, VolumeMetrics.NONE));
+    }
+
+    private MemoryVolume volume() {
+        return volume(Duration.ofDays(1));
+    }
+
+    private static String uuid(int n) {
+        return String.format("zzzzz-nyw5e-%015d", n);
+    }
+
+    private static Mount mount(int n, Volume v) {
+        return Mount.of(uuid(n), v);
+    }
+
+    private static Mount mount(int n, Volume v, String... classes) {
+        return new Mount(uuid(n), v, true, true, 1, Set.of(classes), 0);
+    }
+
+    private static Mount readOnly(int n, Volume v) {
+        return new Mount(uuid(n), v, false, false, 1, Set.of("default"), 0);
+    }
+
+    private KeepStore store(boolean trashEnabled, Mount... mounts) {
+        KeepStore s = new KeepStore(List.of(mounts), pool, new KeepStore.Options(clock, TTL, trashEnabled));
+        stores.add(s);
+        return s;
+    }
+
+    private KeepStore store(Mount... mounts) {
+        return store(true, mounts);
+    }
+
+    private static String md5(byte[] data) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(data));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static byte[] randomBytes(int size, long seed) {
+        byte[] b = new byte[size];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    private static WriteResult put(KeepStore s, byte[] data, String... classes) throws Exception {
+        return s.write(md5(data), new ByteArrayInputStream(data), data.length, Set.of(classes));
+    }
+
+    private static byte[] get(KeepStore s, String hash) throws Exception {
+        CapturingSink sink = new CapturingSink();
+        long n = s.read(hash, sink);
+        assertEquals(n, sink.bytes.size());
+        assertEquals(n, sink.begunWith);
+        return sink.bytes.toByteArray();
+    }
+
+    private static int status(Executable call) {
+        return assertThrows(KeepException.class, call).status();
+    }
+
+    /** Records what a read delivered. */
+    static final class CapturingSink implements BlockSink {
+        final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        long begunWith = -1;
+        int chunks;
+
+        @Override
+        public void begin(long size) {
+            assertEquals(-1, begunWith, "begin is called once");
+            begunWith = size;
+        }
+
+        @Override
+        public void write(ByteBuffer chunk) {
+            assertTrue(begunWith >= 0, "begin comes before the first chunk");
+            chunks++;
+            byte[] b = new byte[chunk.remaining()];
+            chunk.get(b);
+            bytes.write(b, 0, b.length);
+        }
+    }
+
+    /** The mounts' volumes in the store's rendezvous order for a hash. */
+    private static List<MemoryVolume> inOrder(KeepStore s, String hash) {
+        List<MemoryVolume> vs = new ArrayList<>();
+        for (Mount m : s.rendezvousOrder(hash)) {
+            vs.add((MemoryVolume) m.volume());
+        }
+        return vs;
+    }
+
+    // ---------------------------------------------------------------- rendezvous
+
+    @Test
+    void rendezvousOrderMatchesAnIndependentComputation() throws Exception {
+        MemoryVolume v = volume();
+        List<Mount> mounts = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            mounts.add(new Mount(uuid(i * 7919), v, true, true, 1, Set.of("default"), i % 2 == 0 ? 0 : 5));
+        }
+        mounts.add(new Mount("not-an-arvados-uuid", v, true, true, 1, Set.of("default"), 0));
+        mounts.add(new Mount("zzzzz-nyw5e-shortuuid", v, true, true, 1, Set.of("default"), 5));
+        KeepStore s = store(mounts.toArray(new Mount[0]));
+        Random random = new Random(42);
+        MessageDigest md5 = MessageDigest.getInstance("MD5");
+        for (int round = 0; round < 300; round++) {
+            String hash = md5(randomBytes(16, random.nextLong()));
+            // Independent: key "(9 - priority)|md5hex(hash+suffix)" sorted as text.
+            TreeMap<String, String> expected = new TreeMap<>();
+            for (Mount m : mounts) {
+                String u = m.uuid();
+                String suffix = u.length() == 27 ? u.substring(12) : u;
+                byte[] d = md5.digest((hash + suffix).getBytes(StandardCharsets.US_ASCII));
+                StringBuilder hex = new StringBuilder();
+                for (byte b : d) {
+                    hex.append(Character.forDigit((b >> 4) & 15, 16)).append(Character.forDigit(b & 15, 16));
+                }
+                expected.put((9 - m.priority()) + "|" + hex, u);
+            }
+            List<String> actual = s.rendezvousOrder(hash).stream().map(Mount::uuid).toList();
+            assertEquals(new ArrayList<>(expected.values()), actual, hash);
+        }
+    }
+
+    // ---------------------------------------------------------------- write
+
+    @Test
+    void writeThenReadSmallEmptyAndMultiChunkBlocks() throws Exception {
+        KeepStore s = store(mount(1, volume()), mount(2, volume()));
+        for (byte[] data : List.of(FOO, new byte[0], randomBytes(3 * KeepStore.READ_CHUNK + 12345, 1))) {
+            WriteResult r = put(s, data);
+            assertEquals(Locator.of(md5(data), data.length), r.locator());
+            assertEquals(1, r.replicas());
+            assertEquals(Map.of("default", 1), r.classesConfirmed());
+            assertArrayEquals(data, get(s, md5(data)));
+            assertEquals(data.length, s.verify(md5(data)));
+        }
+    }
+
+    @Test
+    void writeGoesToTheFirstMountInRendezvousOrder() throws Exception {
+        KeepStore s = store(mount(1, volume()), mount(2, volume()), mount(3, volume()));
+        List<MemoryVolume> order = inOrder(s, FOO_HASH);
+        put(s, FOO);
+        assertTrue(order.get(0).contains(FOO_HASH));
+        assertFalse(order.get(1).contains(FOO_HASH));
+        assertFalse(order.get(2).contains(FOO_HASH));
+    }
+
+    @Test
+    void writeRejectsBadBodies() {
+        KeepStore s = store(mount(1, volume()));
+        MemoryVolume v = (MemoryVolume) s.mounts().get(0).volume();
+        assertEquals(400, status(() -> s.write(md5(FOO), new ByteArrayInputStream("bar".getBytes()), 3, Set.of())));
+        assertEquals(400, status(() -> s.write(FOO_HASH, new ByteArrayInputStream(FOO), 4, Set.of())), "short body");
+        assertEquals(400, status(() -> s.write(FOO_HASH, new ByteArrayInputStream("foox".getBytes()), 3, Set.of())),
+                "long body");
+        assertEquals(400, status(() -> s.write("ACBD18DB4CC2F85CEDEF654FCCC4A4D8", new ByteArrayInputStream(FOO), 3, Set.of())));
+        assertEquals(400, status(() -> s.write(FOO_HASH, ByteBuffer.wrap("bar".getBytes()), Set.of(), null)));
+        assertFalse(v.contains(FOO_HASH));
+    }
+
+    @Test
+    void chunkedBodyWithoutDeclaredLength() throws Exception {
+        KeepStore s = store(mount(1, volume()));
+        WriteResult r = s.write(FOO_HASH, new ByteArrayInputStream(FOO), -1, Set.of());
+        assertEquals(3, r.locator().size());
+    }
+
+    @Test
+    void largestBlockIsAccepted() throws Exception {
+        KeepStore s = store(mount(1, volume()));
+        byte[] data = randomBytes(Locator.MAX_BLOCK_SIZE, 7);
+        String hash = md5(data);
+        assertEquals(Locator.MAX_BLOCK_SIZE, s.write(hash, new ByteArrayInputStream(data), -1, Set.of()).locator().size());
+        assertEquals(Locator.MAX_BLOCK_SIZE, s.verify(hash));
+    }
+
+    /** Produces {@code length} zero bytes, counting how many were read. */
+    static final class CountingZeros extends InputStream {
+        final long length;
+        long served;
+
+        CountingZeros(long length) {
+            this.length = length;
+        }
+
+        @Override
+        public int read() {
+            if (served >= length) {
+                return -1;
+            }
+            served++;
+            return 0;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) {
+            if (served >= length) {
+                return -1;
+            }
+            int n = (int) Math.min(len, Math.min(length - served, 1 << 20));
+            java.util.Arrays.fill(b, off, off + n, (byte) 0);
+            served += n;
+            return n;
+        }
+    }
+
+    @Test
+    void oneByteOverTheLimitIsRejectedWithoutReadingFurther() {
+        KeepStore s = store(mount(1, volume()));
+        CountingZeros body = new CountingZeros(Locator.MAX_BLOCK_SIZE + 10_000_000L);
+        assertEquals(413, status(() -> s.write(FOO_HASH, body, -1, Set.of())));
+        assertEquals(Locator.MAX_BLOCK_SIZE + 1L, body.served);
+
+        CountingZeros declared = new CountingZeros(Locator.MAX_BLOCK_SIZE + 1L);
+        assertEquals(413, status(() -> s.write(FOO_HASH, declared, Locator.MAX_BLOCK_SIZE + 1L, Set.of())));
+        assertEquals(0, declared.served, "a declared length over the limit is refused before reading");
+    }
+
+    @Test
+    void identicalExistingCopyIsTouchedNotRewritten() throws Exception {
+        KeepStore s = store(mount(1, volume()), mount(2, volume()));
+        MemoryVolume first = inOrder(s, FOO_HASH).get(0);
+        put(s, FOO);
+        clock.advance(Duration.ofHours(1));
+        WriteResult r = put(s, FOO);
+        assertEquals(1, r.replicas());
+        assertEquals(clock.nanos(), first.mtimeNanos(FOO_HASH));
+        assertFalse(inOrder(s, FOO_HASH).get(1).contains(FOO_HASH));
+    }
+
+    @Test
+    void existingCopyOnALaterMountCountsAndIsTouched() throws Exception {
+        KeepStore s = store(mount(1, volume()), mount(2, volume()));
+        List<MemoryVolume> order = inOrder(s, FOO_HASH);
+        order.get(1).putRaw(FOO_HASH, FOO, 5);
+        WriteResult r = put(s, FOO);
+        assertEquals(1, r.replicas());
+        assertEquals(clock.nanos(), order.get(1).mtimeNanos(FOO_HASH));
+        assertFalse(order.get(0).contains(FOO_HASH), "no second copy was needed");
+    }
+
+    @Test
+    void collisionWritesNowhere() throws Exception {
+        // Two different 128-byte messages with the same MD5 (Wang and Yu, 2004).
+        byte[] a = HexFormat.of().parseHex("d131dd02c5e6eec4693d9a0698aff95c2fcab58712467eab4004583eb8fb7f89"
+                + "55ad340609f4b30283e488832571415a085125e8f7cdc99fd91dbdf280373c5b"
+                + "d8823e3156348f5bae6dacd436c919c6dd53e2b487da03fd02396306d248cda0"
+                + "e99f33420f577ee8ce54b67080a80d1ec69821bcb6a8839396f9652b6ff72a70");
+        byte[] b = HexFormat.of().parseHex("d131dd02c5e6eec4693d9a0698aff95c2fcab50712467eab4004583eb8fb7f89"
+                + "55ad340609f4b30283e4888325f1415a085125e8f7cdc99fd91dbd7280373c5b"
+                + "d8823e3156348f5bae6dacd436c919c6dd53e23487da03fd02396306d248cda0"
+                + "e99f33420f577ee8ce54b67080280d1ec69821bcb6a8839396f965ab6ff72a70");
+        String hash = md5(a);
+        assertEquals(hash, md5(b));
+        assertFalse(java.util.Arrays.equals(a, b));
+
+        // The colliding copy sits on the second mount in order: the first mount is checked and
+        // found empty, then the collision on the second must stop the write everywhere.
+        MemoryVolume v1 = volume();
+        MemoryVolume v2 = volume();
+        KeepStore s = store(mount(1, v1, "default"), mount(2, v2, "default"));
+        List<MemoryVolume> order = inOrder(s, hash);
+        order.get(1).putRaw(hash, a);
+        assertEquals(500, status(() -> put(s, b)));
+        assertThrows(CollisionException.class, () -> put(s, b));
+        assertFalse(order.get(0).contains(hash), "nothing written on the other mount");
+        assertArrayEquals(a, order.get(1).get(hash), "the stored block is untouched");
+    }
+
+    @Test
+    void corruptExistingCopyIsOverwritten() throws Exception {
+        KeepStore s = store(mount(1, volume()), mount(2, volume()));
+        MemoryVolume first = inOrder(s, FOO_HASH).get(0);
+        first.putRaw(FOO_HASH, "fox".getBytes(StandardCharsets.US_ASCII));
+        WriteResult r = put(s, FOO);
+        assertEquals(1, r.replicas());
+        assertArrayEquals(FOO, first.get(FOO_HASH));
+    }
+
+    // ---------------------------------------------------------------- storage classes and failures
+
+    @Test
+    void storageClassesChooseMountsAndAreCounted() throws Exception {
+        MemoryVolume plain = volume();
+        MemoryVolume archive = volume();
+        MemoryVolume both = volume();
+        KeepStore s = store(mount(1, plain, "default"),
+                new Mount(uuid(2), archive, true, true, 2, Set.of("archive"), 0),
+                mount(3, both, "default", "archive"));
+        byte[] data = randomBytes(1000, 3);
+        String hash = md5(data);
+
+        WriteResult r = put(s, data, "archive");
+        // Exactly one archive mount is needed; the first archive mount in rendezvous order.
+        List<Mount> archiveOrder = s.rendezvousOrder(hash).stream()
+                .filter(m -> m.storageClasses().contains("archive")).toList();
+        Mount chosen = archiveOrder.get(0);
+        assertTrue(((MemoryVolume) chosen.volume()).contains(hash));
+        assertFalse(plain.contains(hash), "a mount without the class is never written");
+        assertEquals(chosen.replication(), r.replicas());
+        assertEquals(chosen.replication(), r.classesConfirmed().get("archive"));
+        assertTrue(r.classesConfirmed().containsKey("archive"));
+        assertTrue(r.replicas() >= 1);
+    }
+
+    @Test
+    void severalClassesAreWrittenInParallelUntilAllAreSatisfied() throws Exception {
+        MemoryVolume hot = volume();
+        MemoryVolume cold = volume();
+        KeepStore s = store(mount(1, hot, "hot"), new Mount(uuid(2), cold, true, true, 3, Set.of("cold"), 0));
+        WriteResult r = put(s, FOO, "hot", "cold");
+        assertTrue(hot.contains(FOO_HASH));
+        assertTrue(cold.contains(FOO_HASH));
+        assertEquals(4, r.replicas());
+        assertEquals(Map.of("hot", 1, "cold", 3), r.classesConfirmed());
+    }
+
+    @Test
+    void failedMountIsReplacedByTheNextOneOfTheSameClass() throws Exception {
+        MemoryVolume v1 = volume();
+        MemoryVolume v2 = volume();
+        KeepStore s = store(mount(1, v1, "archive"), mount(2, v2, "archive"));
+        inOrder(s, FOO_HASH).get(0).failWith(new IOException("broken"));
+        WriteResult r = put(s, FOO, "archive");
+        assertEquals(Map.of("archive", 1), r.classesConfirmed());
+        assertTrue(inOrder(s, FOO_HASH).get(1).contains(FOO_HASH));
+    }
+
+    @Test
+    void unknownStorageClassIs507AndWritesNothing() {
+        MemoryVolume v = volume();
+        KeepStore s = store(mount(1, v, "default"),
+                new Mount(uuid(2), volume(), false, false, 1, Set.of("readonly-class"), 0));
+        assertEquals(507, status(() -> put(s, FOO, "nonexistent")));
+        assertEquals(507, status(() -> put(s, FOO, "readonly-class")), "offered only by a read-only mount");
+        assertEquals(507, status(() -> put(s, FOO, "default", "nonexistent")));
+        assertFalse(v.contains(FOO_HASH));
+    }
+
+    @Test
+    void allFullIs507() {
+        MemoryVolume v1 = volume();
+        MemoryVolume v2 = volume();
+        v1.setCapacity(0);
+        v2.setCapacity(0);
+        KeepStore s = store(mount(1, v1), mount(2, v2));
+        assertEquals(507, status(() -> put(s, FOO)));
+    }
+
+    @Test
+    void fullMountIsSkipped() throws Exception {
+        MemoryVolume v1 = volume();
+        MemoryVolume v2 = volume();
+        KeepStore s = store(mount(1, v1), mount(2, v2));
+        inOrder(s, FOO_HASH).get(0).setCapacity(0);
+        assertEquals(1, put(s, FOO).replicas());
+        assertTrue(inOrder(s, FOO_HASH).get(1).contains(FOO_HASH));
+    }
+
+    @Test
+    void otherFailuresAre503() {
+        MemoryVolume v1 = volume();
+        MemoryVolume v2 = volume();
+        v1.setCapacity(0);
+        v2.failWith(new IOException("disk on fire"));
+        KeepStore s = store(mount(1, v1), mount(2, v2));
+        assertEquals(503, status(() -> put(s, FOO)));
+    }
+
+    @Test
+    void noWritableMountIs507() {
+        MemoryVolume v = volume();
+        KeepStore s = store(readOnly(1, v));
+        assertEquals(507, status(() -> put(s, FOO)));
+        assertFalse(v.contains(FOO_HASH));
+        KeepStore none = store();
+        assertEquals(507, status(() -> put(none, FOO)));
+    }
+
+    @Test
+    void readOnlyMountsAreNeverWrittenOrTrashed() throws Exception {
+        MemoryVolume ro = volume();
+        MemoryVolume rw = volume();
+        ro.putRaw(FOO_HASH, FOO, 0);
+        KeepStore s = store(readOnly(1, ro), mount(2, rw));
+        // The read-only copy does not count as a replica for writes: writes need writable mounts.
+        WriteResult r = put(s, FOO);
+        assertEquals(1, r.replicas());
+        assertTrue(rw.contains(FOO_HASH));
+        assertEquals(0, ro.mtimeNanos(FOO_HASH), "the read-only copy was not touched");
+
+        clock.advance(TTL.plusDays(1));
+        s.trash(FOO_HASH);
+        assertTrue(ro.contains(FOO_HASH), "read-only copy not trashed");
+        assertFalse(rw.contains(FOO_HASH));
+        assertEquals(0, s.trash(FOO_HASH, 0, null));
+        assertTrue(ro.contains(FOO_HASH));
+    }
+
+    @Test
+    void writeToANamedMount() throws Exception {
+        MemoryVolume v1 = volume();
+        MemoryVolume v2 = volume();
+        KeepStore s = store(mount(1, v1), mount(2, v2));
+        Mount target = s.rendezvousOrder(FOO_HASH).get(1);
+        s.write(FOO_HASH, ByteBuffer.wrap(FOO), Set.of(), target.uuid());
+        assertTrue(((MemoryVolume) target.volume()).contains(FOO_HASH));
+        assertFalse(((MemoryVolume) s.rendezvousOrder(FOO_HASH).get(0).volume()).contains(FOO_HASH));
+        assertEquals(404, status(() -> s.write(FOO_HASH, ByteBuffer.wrap(FOO), Set.of(), uuid(99))));
+    }
+
+    // ---------------------------------------------------------------- read
+
+    @Test
+    void corruptFirstCopyIsSkippedAndTheGoodOneServed() throws Exception {
+        // Blocks of up to one chunk are verified before any byte goes out. (A larger corrupt
+        // copy is only detected after its first chunks were sent: see the multi-chunk test.)
+        for (byte[] data : List.of(FOO, randomBytes(KeepStore.READ_CHUNK, 5))) {
+            String hash = md5(data);
+            KeepStore s = store(mount(1, volume()), mount(2, volume()));
+            List<MemoryVolume> order = inOrder(s, hash);
+            order.get(0).putRaw(hash, data);
+            order.get(0).corrupt(hash);
+            order.get(1).putRaw(hash, data);
+            assertArrayEquals(data, get(s, hash));
+            assertEquals(data.length, s.verify(hash));
+        }
+    }
+
+    @Test
+    void truncatedCopyCountsAsCorrupt() throws Exception {
+        MemoryVolume v = volume();
+        KeepStore s = store(mount(1, v));
+        v.putRaw(FOO_HASH, "fo".getBytes(StandardCharsets.US_ASCII));
+        assertEquals(502, status(() -> get(s, FOO_HASH)));
+    }
+
+    @Test
+    void onlyCorruptCopiesIs502BeforeAnyByteForSmallBlocks() throws Exception {
+        MemoryVolume v1 = volume();
+        MemoryVolume v2 = volume();
+        KeepStore s = store(mount(1, v1), mount(2, v2));
+        v1.putRaw(FOO_HASH, FOO);
+        v1.corrupt(FOO_HASH);
+        v2.putRaw(FOO_HASH, FOO);
+        v2.corrupt(FOO_HASH);
+        CapturingSink sink = new CapturingSink();
+        KeepException e = assertThrows(KeepException.class, () -> s.read(FOO_HASH, sink));
+        assertEquals(502, e.status());
+        assertEquals(-1, sink.begunWith, "nothing was delivered");
+        assertEquals(502, status(() -> s.verify(FOO_HASH)));
+    }
+
+    @Test
+    void corruptMultiChunkBlockIsCutShortAndNeverDeliveredWhole() throws Exception {
+        byte[] data = randomBytes(3 * KeepStore.READ_CHUNK, 9);
+        String hash = md5(data);
+        MemoryVolume v = volume();
+        KeepStore s = store(mount(1, v));
+        byte[] bad = data.clone();
+        bad[bad.length - 1] ^= 1; // corruption in the last chunk
+        v.putRaw(hash, bad);
+        CapturingSink sink = new CapturingSink();
+        assertThrows(ChecksumException.class, () -> s.read(hash, sink));
+        assertEquals(data.length, sink.begunWith);
+        assertEquals(2L * KeepStore.READ_CHUNK, sink.bytes.size(), "all but the final chunk went out");
+        assertEquals(502, status(() -> s.verify(hash)));
+    }
+
+    @Test
+    void notFoundIs404() {
+        KeepStore s = store(mount(1, volume()), mount(2, volume()));
+        assertEquals(404, status(() -> get(s, FOO_HASH)));
+        assertEquals(404, status(() -> s.verify(FOO_HASH)));
+    }
+
+    @Test
+    void readErrorAndNotFoundElsewhereGivesTheErrorsStatus() throws Exception {
+        MemoryVolume v1 = volume();
+        MemoryVolume v2 = volume();
+        KeepStore s = store(mount(1, v1), mount(2, v2));
+        v1.failWith(new IOException("disk on fire"));
+        assertEquals(500, status(() -> get(s, FOO_HASH)));
+        v1.failWith(KeepException.unavailable(KeepException.VOLUME_UNAVAILABLE, null));
+        assertEquals(503, status(() -> get(s, FOO_HASH)));
+        assertEquals(503, status(() -> s.verify(FOO_HASH)));
+        // ... but a good copy elsewhere is served.
+        v2.putRaw(FOO_HASH, FOO);
+        assertArrayEquals(FOO, get(s, FOO_HASH));
+    }
+
+    /** Fails after {@code goodBytes} bytes. */
+    static final class FailingVolume extends MemoryVolumeWrapper {
+        final int goodBytes;
+
+        FailingVolume(MemoryVolume inner, int goodBytes) {
+            super(inner);
+            this.goodBytes = goodBytes;
+        }
+
+        @Override
+        public StoredBlock open(String hash) throws IOException {
+            StoredBlock b = inner.open(hash);
+            InputStream failing = new java.io.FilterInputStream(b.stream()) {
+                int served;
+
+                @Override
+                public int read(byte[] buf, int off, int len) throws IOException {
+                    if (served >= goodBytes) {
+                        throw new IOException("medium error");
+                    }
+                    int n = super.read(buf, off, Math.min(len, goodBytes - served));
+                    served += Math.max(n, 0);
+                    return n;
+                }
+            };
+            return new StoredBlock(b.size(), failing);
+        }
+    }
+
+    /** Delegates every Volume call to a MemoryVolume. */
+    static class MemoryVolumeWrapper implements Volume {
+        final MemoryVolume inner;
+
+        MemoryVolumeWrapper(MemoryVolume inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public String deviceId() {
+            return inner.deviceId();
+        }
+
+        @Override
+        public StoredBlock open(String hash) throws IOException {
+            return inner.open(hash);
+        }
+
+        @Override
+        public void write(String hash, ByteBuffer data) throws IOException {
+            inner.write(hash, data);
+        }
+
+        @Override
+        public void touch(String hash) throws IOException {
+            inner.touch(hash);
+        }
+
+        @Override
+        public long mtimeNanos(String hash) throws IOException {
+            return inner.mtimeNanos(hash);
+        }
+
+        @Override
+        public void trash(String hash) throws IOException {
+            inner.trash(hash);
+        }
+
+        @Override
+        public void untrash(String hash) throws IOException {
+            inner.untrash(hash);
+        }
+
+        @Override
+        public EmptyTrashResult emptyTrash() throws IOException {
+            return inner.emptyTrash();
+        }
+
+        @Override
+        public void index(String prefix, IndexSink sink) throws IOException {
+            inner.index(prefix, sink);
+        }
+
+        @Override
+        public VolumeStatus status() {
+            return inner.status();
+        }
+    }
+
+    @Test
+    void readErrorBeforeDeliveryFailsOverAfterDeliveryCutsShort() throws Exception {
+        byte[] data = randomBytes(3 * KeepStore.READ_CHUNK, 11);
+        String hash = md5(data);
+        MemoryVolume good = volume();
+        good.putRaw(hash, data);
+
+        // Fails within the second chunk: nothing delivered yet, so the next mount serves it.
+        MemoryVolume early = volume();
+        early.putRaw(hash, data);
+        KeepStore s1 = store(new Mount(uuid(1), new FailingVolume(early, KeepStore.READ_CHUNK + 10), true, true, 1,
+                Set.of("default"), 1), mount(2, good));
+        assertArrayEquals(data, get(s1, hash));
+
+        // Fails within the third chunk: the first chunk is out, so the read fails.
+        MemoryVolume late = volume();
+        late.putRaw(hash, data);
+        KeepStore s2 = store(new Mount(uuid(3), new FailingVolume(late, 2 * KeepStore.READ_CHUNK + 10), true, true, 1,
+                Set.of("default"), 1), mount(4, good));
+        CapturingSink sink = new CapturingSink();
+        assertEquals(500, status(() -> s2.read(hash, sink)));
+        assertEquals(KeepStore.READ_CHUNK, sink.bytes.size());
+    }
+
+    @Test
+    void sinkFailuresArePassedOnWithoutFailover() {
+        byte[] data = randomBytes(2 * KeepStore.READ_CHUNK, 13);
+        String hash = md5(data);
+        MemoryVolume v1 = volume();
+        MemoryVolume v2 = volume();
+        v1.putRaw(hash, data);
+        v2.putRaw(hash, data);
+        KeepStore s = store(mount(1, v1), mount(2, v2));
+        IOException clientGone = new IOException("broken pipe");
+        int[] writes = {0};
+        BlockSink sink = new BlockSink() {
+            @Override
+            public void begin(long size) {
+            }
+
+            @Override
+            public void write(ByteBuffer chunk) throws IOException {
+                writes[0]++;
+                throw clientGone;
+            }
+        };
+        assertSame(clientGone, assertThrows(IOException.class, () -> s.read(hash, sink)));
+        assertEquals(1, writes[0], "no retry on another mount");
+    }
+
+    @Test
+    void higherPriorityMountsAreReadFirst() throws Exception {
+        MemoryVolume low = volume();
+        MemoryVolume high = volume();
+        KeepStore s = store(new Mount(uuid(1), low, true, true, 1, Set.of("default"), 0),
+                new Mount(uuid(2), high, true, true, 1, Set.of("fast"), 10));
+        assertSame(high, s.rendezvousOrder(FOO_HASH).get(0).volume());
+        low.putRaw(FOO_HASH, FOO);
+        high.putRaw(FOO_HASH, FOO);
+        high.failWith(new IOException("nope"));
+        assertArrayEquals(FOO, get(s, FOO_HASH));
+    }
+
+    // ---------------------------------------------------------------- touch, trash, untrash
+
+    @Test
+    void touchSetsMtimeOnTheFirstWritableHolder() throws Exception {
+        MemoryVolume ro = volume();
+        MemoryVolume rw = volume();
+        KeepStore s = store(readOnly(1, ro), mount(2, rw));
+        assertEquals(404, status(() -> s.touch(FOO_HASH)));
+        ro.putRaw(FOO_HASH, FOO, 1);
+        assertEquals(404, status(() -> s.touch(FOO_HASH)), "read-only copies are not touched");
+        rw.putRaw(FOO_HASH, FOO, 1);
+        s.touch(FOO_HASH);
+        assertEquals(clock.nanos(), rw.mtimeNanos(FOO_HASH));
+        assertEquals(1, ro.mtimeNanos(FOO_HASH));
+    }
+
+    @Test
+    void trashDisabledIs405() {
+        MemoryVolume v = volume();
+        v.putRaw(FOO_HASH, FOO, 0);
+        KeepStore s = store(false, mount(1, v));
+        assertEquals(405, status(() -> s.trash(FOO_HASH)));
+        assertTrue(v.contains(FOO_HASH));
+    }
+
+    @Test
+    void trashOfAMissingBlockIs404() {
+        KeepStore s = store(mount(1, volume()));
+        assertEquals(404, status(() -> s.trash(FOO_HASH)));
+    }
+
+    @Test
+    void trashWithinTheSignatureTtlLeavesTheBlock() throws Exception {
+        MemoryVolume v = volume();
+        KeepStore s = store(mount(1, v));
+        put(s, FOO);
+        clock.advance(TTL.minusSeconds(1));
+        s.trash(FOO_HASH); // succeeds ...
+        assertTrue(v.contains(FOO_HASH)); // ... but leaves it
+        assertArrayEquals(FOO, get(s, FOO_HASH));
+        clock.advance(Duration.ofSeconds(1));
+        s.trash(FOO_HASH);
+        assertFalse(v.contains(FOO_HASH));
+        assertEquals(404, status(() -> get(s, FOO_HASH)));
+    }
+
+    @Test
+    void trashWithZeroLifetimeDeletes() throws Exception {
+        MemoryVolume v = volume(Duration.ZERO);
+        KeepStore s = store(mount(1, v));
+        put(s, FOO);
+        clock.advance(TTL);
+        s.trash(FOO_HASH);
+        assertEquals(0, v.trashedCopies(FOO_HASH));
+        assertEquals(404, status(() -> s.untrash(FOO_HASH)));
+    }
+
+    @Test
+    void untrashRestoresOnWritableMounts() throws Exception {
+        MemoryVolume v1 = volume();
+        MemoryVolume v2 = volume();
+        KeepStore s = store(mount(1, v1), mount(2, v2));
+        v1.putRaw(FOO_HASH, FOO, 0);
+        v2.putRaw(FOO_HASH, FOO, 0);
+        clock.advance(TTL);
+        s.trash(FOO_HASH);
+        assertEquals(404, status(() -> get(s, FOO_HASH)));
+        s.untrash(FOO_HASH);
+        assertTrue(v1.contains(FOO_HASH));
+        assertTrue(v2.contains(FOO_HASH));
+        assertArrayEquals(FOO, get(s, FOO_HASH));
+        assertEquals(404, status(() -> s.untrash(FOO_HASH)), "nothing left in trash");
+    }
+
+    @Test
+    void emptyTrashDeletesExpiredTrashOnTrashableMounts() throws Exception {
+        MemoryVolume v = volume(Duration.ofHours(2));
+        KeepStore s = store(mount(1, v));
+        v.putRaw(FOO_HASH, FOO, 0);
+        clock.advance(TTL);
+        s.trash(FOO_HASH);
+        assertEquals(new EmptyTrashResult(0, 0, 1, 3), s.emptyTrash());
+        clock.advance(Duration.ofHours(2));
+        assertEquals(new EmptyTrashResult(1, 3, 0, 0), s.emptyTrash());
+        assertEquals(404, status(() -> s.untrash(FOO_HASH)));
+    }
+
+    @Test
+    void trashListNeedsTheExactMtimeAndAnOldEnoughBlock() throws Exception {
+        MemoryVolume v1 = volume();
+        MemoryVolume v2 = volume();
+        KeepStore s = store(mount(1, v1), mount(2, v2));
+        long written = clock.nanos();
+        v1.putRaw(FOO_HASH, FOO, written);
+        v2.putRaw(FOO_HASH, FOO, written + 1);
+
+        assertEquals(0, s.trash(FOO_HASH, written, null), "too young");
+        clock.advance(TTL);
+        assertEquals(0, s.trash(FOO_HASH, written - 1, null), "no mtime matches");
+        assertEquals(0, s.trash(FOO_HASH, written, uuid(2)), "restricted to a mount whose mtime differs");
+        assertEquals(0, s.trash(FOO_HASH, written, uuid(99)), "unknown mount");
+        assertEquals(1, s.trash(FOO_HASH, written, ""));
+        assertFalse(v1.contains(FOO_HASH));
+        assertTrue(v2.contains(FOO_HASH));
+        assertEquals(0, s.trash(FOO_HASH, written + 1, null), "written + 1 is still within the TTL");
+        clock.advance(Duration.ofNanos(1));
+        assertEquals(1, s.trash(FOO_HASH, written + 1, uuid(2)));
+        assertFalse(v2.contains(FOO_HASH));
+    }
+
+    @Test
+    void trashListIsIgnoredWhenTrashIsDisabled() throws Exception {
+        MemoryVolume v = volume();
+        v.putRaw(FOO_HASH, FOO, 0);
+        KeepStore s = store(false, mount(1, v));
+        clock.advance(TTL);
+        assertEquals(0, s.trash(FOO_HASH, 0, null));
+        assertTrue(v.contains(FOO_HASH));
+    }
+
+    // ---------------------------------------------------------------- index, mounts
+
+    @Test
+    void indexStreamsEveryMountWithPrefixAndSkipsTrash() throws Exception {
+        MemoryVolume v1 = volume();
+        MemoryVolume v2 = volume();
+        KeepStore s = store(mount(1, v1), mount(2, v2));
+        Map<String, Integer> written = new HashMap<>();
+        for (int i = 0; i < 50; i++) {
+            byte[] data = randomBytes(i, i);
+            String hash = md5(data);
+            (i % 2 == 0 ? v1 : v2).putRaw(hash, data, i);
+            written.put(hash, i);
+        }
+        Map<String, Long> seen = new HashMap<>();
+        s.index("", (hash, size, mtime) -> {
+            assertNull(seen.put(hash, size));
+            assertEquals((long) written.get(hash), mtime);
+        });
+        assertEquals(written.size(), seen.size());
+
+        String prefix = written.keySet().iterator().next().substring(0, 1);
+        List<String> withPrefix = new ArrayList<>();
+        s.index(prefix, (hash, size, mtime) -> withPrefix.add(hash));
+        assertEquals(written.keySet().stream().filter(h -> h.startsWith(prefix)).count(), withPrefix.size());
+
+        List<String> one = new ArrayList<>();
+        s.index(uuid(1), "", (hash, size, mtime) -> one.add(hash));
+        assertEquals(25, one.size());
+        assertEquals(404, status(() -> s.index(uuid(77), "", (h, size, m) -> { })));
+
+        clock.advance(TTL);
+        String trashed = one.get(0);
+        s.trash(trashed);
+        List<String> after = new ArrayList<>();
+        s.index("", (hash, size, mtime) -> after.add(hash));
+        assertFalse(after.contains(trashed));
+    }
+
+    @Test
+    void indexErrorsArePassedOn() {
+        MemoryVolume v = volume();
+        v.failWith(new IOException("listing failed"));
+        KeepStore s = store(mount(1, v));
+        assertThrows(IOException.class, () -> s.index("", (h, size, m) -> { }));
+    }
+
+    @Test
+    void mountLookup() {
+        Mount m = mount(1, volume());
+        KeepStore s = store(m);
+        assertSame(m, s.mount(uuid(1)));
+        assertNull(s.mount(uuid(2)));
+        assertEquals(List.of(m), s.mounts());
+        assertThrows(IllegalArgumentException.class,
+                () -> new KeepStore(List.of(m, m), pool, KeepStore.Options.defaults()));
+    }
+}
