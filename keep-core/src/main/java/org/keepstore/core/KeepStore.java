@@ -43,6 +43,13 @@ public final class KeepStore implements AutoCloseable {
 
     /** Reads are hashed and delivered in chunks of this size. */
     static final int READ_CHUNK = 1 << 20;
+    /**
+     * Bodies up to this size are received into an array of their own rather than a pool buffer,
+     * and are hashed without a helper thread (handing over would cost more than it saves).
+     */
+    static final int SMALL_BLOCK = 64 << 10;
+    /** How much of a body arrives between two wake-ups of the hashing helper. */
+    private static final int DIGEST_STEP = 256 << 10;
     /** Scratch size for comparing a stored copy with data being written. */
     private static final int COMPARE_CHUNK = 64 << 10;
     /** A UUID of this length starts with {@code zzzzz-nyw5e-}, which rendezvous ignores. */
@@ -76,6 +83,11 @@ public final class KeepStore implements AutoCloseable {
     private final Options options;
     /** Runs the extra writes when a block goes to several mounts at once. */
     private final ExecutorService writers;
+    /**
+     * Hashes large bodies while they are received and delivers large reads while the next chunk
+     * is read and hashed. At most one helper per pool buffer is busy at a time.
+     */
+    private final ExecutorService helpers;
 
     /**
      * @param mounts  the mounts, in configuration order; UUIDs must be distinct
@@ -103,6 +115,12 @@ public final class KeepStore implements AutoCloseable {
             return t;
         };
         this.writers = Executors.newCachedThreadPool(threads);
+        AtomicInteger helperNumber = new AtomicInteger();
+        this.helpers = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "keepstore-stream-" + helperNumber.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /** The mounts, in configuration order. */
@@ -176,33 +194,59 @@ public final class KeepStore implements AutoCloseable {
         if (contentLength > Locator.MAX_BLOCK_SIZE) {
             throw KeepException.tooLarge();
         }
+        if (contentLength >= 0 && contentLength <= SMALL_BLOCK) {
+            // A small body gets an array of its own size: a 64 MiB pool buffer per 1 KiB PUT
+            // would make small writes queue for buffers they barely use. Their memory is bounded
+            // by the number of requests in flight.
+            byte[] buffer = new byte[(int) contentLength];
+            MessageDigest md5 = md5();
+            int length = readBody(body, contentLength, buffer, null);
+            md5.update(buffer, 0, length);
+            checkDigest(hash, md5.digest());
+            return store(hash, ByteBuffer.wrap(buffer, 0, length), storageClasses, null);
+        }
         try (BufferPool.Lease lease = pool.acquire()) {
             byte[] buffer = lease.array();
-            MessageDigest md5 = md5();
-            int length = readBody(body, contentLength, buffer, md5);
-            if (!HexFormat.of().formatHex(md5.digest()).equals(hash)) {
-                throw KeepException.badRequest(HASH_MISMATCH);
+            // The helper thread hashes what has arrived while the next bytes are received.
+            TrailingDigest digest = new TrailingDigest(buffer, md5(), helpers);
+            int length;
+            try {
+                length = readBody(body, contentLength, buffer, digest);
+            } catch (IOException | RuntimeException e) {
+                digest.cancel();
+                throw e;
             }
+            checkDigest(hash, digest.digest(length));
             return store(hash, ByteBuffer.wrap(buffer, 0, length), storageClasses, null);
         }
     }
 
+    private static void checkDigest(String hash, byte[] digest) throws KeepException {
+        if (!HexFormat.of().formatHex(digest).equals(hash)) {
+            throw KeepException.badRequest(HASH_MISMATCH);
+        }
+    }
+
     /**
-     * Reads the body straight into {@code buffer}, hashing as it goes. Never reads more than
-     * one byte past {@link Locator#MAX_BLOCK_SIZE} (to notice it is too large) or past a
-     * declared length (to notice it is too long).
+     * Reads the body straight into {@code buffer}, telling {@code digest} (if not null) how far
+     * it got. Never reads more than one byte past {@link Locator#MAX_BLOCK_SIZE} (to notice it
+     * is too large) or past a declared length (to notice it is too long).
      */
-    private static int readBody(InputStream body, long contentLength, byte[] buffer, MessageDigest md5)
+    private static int readBody(InputStream body, long contentLength, byte[] buffer, TrailingDigest digest)
             throws IOException {
         int limit = contentLength >= 0 ? (int) contentLength : Locator.MAX_BLOCK_SIZE;
         int length = 0;
+        int announced = 0;
         while (length < limit) {
             int n = body.read(buffer, length, limit - length);
             if (n < 0) {
                 break;
             }
-            md5.update(buffer, length, n);
             length += n;
+            if (digest != null && length - announced >= DIGEST_STEP) {
+                digest.advance(length);
+                announced = length;
+            }
         }
         if (contentLength >= 0 && length < contentLength) {
             throw KeepException.badRequest(LENGTH_MISMATCH);
@@ -506,12 +550,12 @@ public final class KeepStore implements AutoCloseable {
 
     private long readVerified(String hash, BlockSink sink) throws IOException, InterruptedException {
         requireHash(hash);
-        try (BufferPool.Lease lease = pool.acquire()) {
+        try (ReadBuffers buffers = new ReadBuffers()) {
             boolean corruptSeen = false;
             IOException firstError = null;
             for (Mount m : rendezvousOrder(hash)) {
                 try {
-                    return readCopy(m, hash, lease.array(), sink);
+                    return readCopy(m, hash, buffers, sink);
                 } catch (BlockNotFoundException e) {
                     // try the next mount
                 } catch (UndeliveredCopy e) {
@@ -550,16 +594,18 @@ public final class KeepStore implements AutoCloseable {
      * @throws KeepException          after delivery began: {@link ChecksumException} or the
      *                                read error
      */
-    private long readCopy(Mount m, String hash, byte[] buffer, BlockSink sink) throws IOException {
-        StoredBlock block;
-        try {
-            block = m.volume().open(hash);
-        } catch (BlockNotFoundException e) {
-            throw e;
-        } catch (IOException | RuntimeException e) {
-            throw new UndeliveredCopy(e, false);
+    private long readCopy(Mount m, String hash, ReadBuffers buffers, BlockSink sink)
+            throws IOException, InterruptedException {
+        StoredBlock block = openCopy(m, hash);
+        if (block.size() > SMALL_BLOCK && !buffers.hasPoolBuffer()) {
+            // Wait for a pool buffer without holding the copy open, so that a reader waiting for
+            // memory never keeps a serialized volume busy.
+            closeQuietly(block, m, hash);
+            buffers.takePoolBuffer();
+            block = openCopy(m, hash);
         }
-        Delivery delivery = new Delivery(sink);
+        byte[] buffer = buffers.forSize(block.size());
+        Delivery delivery = new Delivery(sink, block.size() > READ_CHUNK ? helpers : null);
         try {
             long storedSize = block.size();
             if (storedSize < 0 || storedSize > Locator.MAX_BLOCK_SIZE) {
@@ -588,6 +634,7 @@ public final class KeepStore implements AutoCloseable {
             }
             delivery.send(size, buffer, pendingStart, pendingLength);
             delivery.begin(size); // for the empty block, which has no chunk
+            delivery.finish();
             return size;
         } catch (UndeliveredCopy | SinkFailure e) {
             throw e;
@@ -608,17 +655,88 @@ public final class KeepStore implements AutoCloseable {
             }
             throw asKeepException(e);
         } finally {
+            delivery.finishQuietly();
             closeQuietly(block, m, hash);
         }
     }
 
-    /** Hands chunks to a sink (or nowhere, for verify), remembering whether anything went out. */
+    private static StoredBlock openCopy(Mount m, String hash) throws IOException {
+        try {
+            return m.volume().open(hash);
+        } catch (BlockNotFoundException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new UndeliveredCopy(e, false);
+        }
+    }
+
+    /**
+     * The buffer of one read: a pool buffer for a large block (taken once, kept while mounts are
+     * tried), an array of its own for a small one (so small reads never queue for 64 MiB
+     * buffers; their memory is bounded by the requests in flight).
+     */
+    private final class ReadBuffers implements AutoCloseable {
+        private BufferPool.Lease lease;
+
+        boolean hasPoolBuffer() {
+            return lease != null;
+        }
+
+        void takePoolBuffer() throws InterruptedException {
+            lease = pool.acquire();
+        }
+
+        /** A buffer for a copy of {@code size} bytes (a corrupt size gets any; it is rejected later). */
+        byte[] forSize(long size) throws InterruptedException {
+            if (size >= 0 && size <= SMALL_BLOCK) {
+                return new byte[(int) size];
+            }
+            if (lease == null) {
+                takePoolBuffer();
+            }
+            return lease.array();
+        }
+
+        @Override
+        public void close() {
+            if (lease != null) {
+                lease.close();
+            }
+        }
+    }
+
+    /**
+     * Hands chunks to a sink (or nowhere, for verify), remembering whether anything went out.
+     * For a block of several chunks the sink is fed by a {@link ChunkSender}, so sending a
+     * chunk overlaps with reading and hashing the next.
+     */
     private static final class Delivery {
         private final BlockSink sink;
+        private final ChunkSender sender;
         boolean started;
 
-        Delivery(BlockSink sink) {
+        /** @param pipeline where the sending helper runs, or null to send on the calling thread */
+        Delivery(BlockSink sink, ExecutorService pipeline) {
             this.sink = sink;
+            this.sender = sink != null && pipeline != null ? new ChunkSender(sink, pipeline) : null;
+        }
+
+        /** Waits until every chunk reached the sink. */
+        void finish() throws SinkFailure {
+            if (sender != null) {
+                try {
+                    sender.finish();
+                } catch (IOException | RuntimeException e) {
+                    throw new SinkFailure(e);
+                }
+            }
+        }
+
+        /** After an error: waits until what was handed over reached the sink, ignoring its failures. */
+        void finishQuietly() {
+            if (sender != null) {
+                sender.finishQuietly();
+            }
         }
 
         void begin(long size) throws SinkFailure {
@@ -638,7 +756,12 @@ public final class KeepStore implements AutoCloseable {
             }
             begin(size);
             try {
-                sink.write(ByteBuffer.wrap(buffer, offset, length));
+                ByteBuffer chunk = ByteBuffer.wrap(buffer, offset, length);
+                if (sender != null) {
+                    sender.send(chunk);
+                } else {
+                    sink.write(chunk);
+                }
             } catch (IOException | RuntimeException e) {
                 throw new SinkFailure(e);
             }
@@ -941,6 +1064,7 @@ public final class KeepStore implements AutoCloseable {
     @Override
     public void close() throws IOException {
         writers.shutdown();
+        helpers.shutdown();
         IOException firstError = null;
         for (Mount m : mounts) {
             try {

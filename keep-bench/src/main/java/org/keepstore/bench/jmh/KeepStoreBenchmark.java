@@ -62,6 +62,7 @@ public class KeepStoreBenchmark {
     private byte[] data;
     private String hash;
     private String storedHash;
+    private String lastWritten;
     private long counter;
     private MessageDigest md5;
 
@@ -86,8 +87,9 @@ public class KeepStoreBenchmark {
     /** New content and its hash for the next write; removes the previous write's block. */
     @Setup(Level.Invocation)
     public void nextContent() throws IOException {
-        if (hash != null && !hash.equals(storedHash)) {
-            volume.trash(hash);
+        if (lastWritten != null) {
+            volume.trash(lastWritten);
+            lastWritten = null;
         }
         ByteBuffer.wrap(data).putLong(++counter);
         hash = HexFormat.of().formatHex(md5.digest(data));
@@ -101,6 +103,7 @@ public class KeepStoreBenchmark {
 
     @Benchmark
     public WriteResult write() throws IOException, InterruptedException {
+        lastWritten = hash;
         return store.write(hash, new ByteArrayInputStream(data), data.length, Set.of());
     }
 
