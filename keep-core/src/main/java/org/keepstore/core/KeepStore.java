@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -88,6 +89,14 @@ public final class KeepStore implements AutoCloseable {
      * is read and hashed. At most one helper per pool buffer is busy at a time.
      */
     private final ExecutorService helpers;
+    /**
+     * "mountUuid/hash" of copies recently found corrupt. Reads try those mounts last, so a
+     * large block whose first copy is corrupt (detected only after part of it was sent) can
+     * be served whole from another mount on the client's retry. Bounded; a write of the block
+     * to that mount clears its entry.
+     */
+    private final Set<String> knownCorrupt = ConcurrentHashMap.newKeySet();
+    private static final int KNOWN_CORRUPT_LIMIT = 10_000;
 
     /**
      * @param mounts  the mounts, in configuration order; UUIDs must be distinct
@@ -177,7 +186,11 @@ public final class KeepStore implements AutoCloseable {
     // ---------------------------------------------------------------- write
 
     /**
-     * Reads a request body into a pool buffer while hashing it, then stores it (SPEC §5).
+     * Reads a request body into a pool buffer while hashing it, then stores it (SPEC §5): over
+     * writable mounts in rendezvous order, an identical existing copy is touched and counted, a
+     * corrupt one is overwritten, and further mounts are written (several at once when several
+     * classes are pending) until every requested class has a copy and at least one replica
+     * exists. Satisfying only some of the requested classes is a success; the result says which.
      *
      * @param hash           the hash the client claims (from the URL)
      * @param body           the request body
@@ -194,6 +207,8 @@ public final class KeepStore implements AutoCloseable {
         if (contentLength > Locator.MAX_BLOCK_SIZE) {
             throw KeepException.tooLarge();
         }
+        // Refuse an unsatisfiable class before waiting for a buffer and reading the body.
+        requireClassesOffered(hash, storageClasses, mounts.stream().filter(Mount::allowWrite).toList());
         if (contentLength >= 0 && contentLength <= SMALL_BLOCK) {
             // A small body gets an array of its own size: a 64 MiB pool buffer per 1 KiB PUT
             // would make small writes queue for buffers they barely use. Their memory is bounded
@@ -294,17 +309,13 @@ public final class KeepStore implements AutoCloseable {
         } else {
             candidates = writableOrder(hash);
         }
+        requireClassesOffered(hash, storageClasses, candidates);
         Replication progress = new Replication(storageClasses);
-        for (String wanted : progress.pendingClasses) {
-            if (candidates.stream().noneMatch(m -> m.storageClasses().contains(wanted))) {
-                log.info("write {}: no writable mount offers storage class {}", hash, wanted);
-                throw KeepException.insufficientStorage();
-            }
-        }
 
         // Existing copies: an identical one counts (after a touch), a different but intact one
-        // is a collision (write nowhere), a corrupt one is overwritten below.
+        // is a collision (write nowhere), a corrupt one is overwritten.
         List<Mount> remaining = new ArrayList<>(candidates);
+        List<Mount> corrupt = new ArrayList<>();
         for (Mount m : candidates) {
             if (progress.isSatisfied()) {
                 break;
@@ -312,36 +323,37 @@ public final class KeepStore implements AutoCloseable {
             if (!progress.wants(m)) {
                 continue;
             }
-            if (existingCopyMatches(m, hash, data)) {
-                try {
-                    m.volume().touch(hash);
-                    progress.add(m);
-                    remaining.remove(m);
-                } catch (IOException | RuntimeException e) {
-                    log.warn("write {}: could not touch existing copy on mount {} (volume {}): {}",
-                            hash, m.uuid(), m.deviceId(), e.toString());
+            switch (existingCopy(m, hash, data)) {
+                case IDENTICAL -> {
+                    try {
+                        m.volume().touch(hash);
+                        progress.add(m);
+                        remaining.remove(m);
+                    } catch (IOException | RuntimeException e) {
+                        log.warn("write {}: could not touch existing copy on mount {} (volume {}): {}",
+                                hash, m.uuid(), m.deviceId(), e.toString());
+                    }
+                }
+                case CORRUPT -> corrupt.add(m);
+                case ABSENT, UNREADABLE -> {
                 }
             }
         }
 
         List<Throwable> failures = new ArrayList<>();
+        if (!corrupt.isEmpty()) {
+            // Repair corrupt copies even when other mounts already satisfy the request: left in
+            // place, a corrupt copy early in rendezvous order would spoil reads of large blocks.
+            remaining.removeAll(corrupt);
+            writeWave(hash, data, corrupt, progress, failures);
+        }
         while (!progress.isSatisfied()) {
             List<Mount> wave = progress.nextWave(remaining);
             if (wave.isEmpty()) {
                 break;
             }
             remaining.removeAll(wave);
-            List<Throwable> waveFailures = writeAll(hash, data, wave);
-            for (int i = 0; i < wave.size(); i++) {
-                Throwable failure = waveFailures.get(i);
-                if (failure == null) {
-                    progress.add(wave.get(i));
-                } else {
-                    Mount m = wave.get(i);
-                    log.warn("write {}: mount {} (volume {}) failed: {}", hash, m.uuid(), m.deviceId(), failure.toString());
-                    failures.add(failure);
-                }
-            }
+            writeWave(hash, data, wave, progress, failures);
         }
 
         if (progress.replicas == 0) {
@@ -354,6 +366,37 @@ public final class KeepStore implements AutoCloseable {
             throw KeepException.unavailable(KeepException.VOLUME_UNAVAILABLE, failures.get(0));
         }
         return new WriteResult(Locator.of(hash, data.remaining()), progress.replicas, progress.classesConfirmed);
+    }
+
+    /** 507 unless every requested class is offered by at least one of {@code candidates}. */
+    private static void requireClassesOffered(String hash, Set<String> storageClasses, List<Mount> candidates)
+            throws KeepException {
+        if (storageClasses == null) {
+            return;
+        }
+        for (String wanted : storageClasses) {
+            if (candidates.stream().noneMatch(m -> m.storageClasses().contains(wanted))) {
+                log.info("write {}: no writable mount offers storage class {}", hash, wanted);
+                throw KeepException.insufficientStorage();
+            }
+        }
+    }
+
+    /** Writes to every mount of a wave, counting successes in progress and collecting failures. */
+    private void writeWave(String hash, ByteBuffer data, List<Mount> wave, Replication progress,
+                           List<Throwable> failures) {
+        List<Throwable> results = writeAll(hash, data, wave);
+        for (int i = 0; i < wave.size(); i++) {
+            Mount m = wave.get(i);
+            Throwable failure = results.get(i);
+            if (failure == null) {
+                progress.add(m);
+                knownCorrupt.remove(corruptKey(m, hash));
+            } else {
+                log.warn("write {}: mount {} (volume {}) failed: {}", hash, m.uuid(), m.deviceId(), failure.toString());
+                failures.add(failure);
+            }
+        }
     }
 
     /**
@@ -398,6 +441,9 @@ public final class KeepStore implements AutoCloseable {
         return results;
     }
 
+    /** What a mount holds under the hash of a block being written. */
+    private enum ExistingCopy { ABSENT, IDENTICAL, CORRUPT, UNREADABLE }
+
     /**
      * Whether {@code m} already holds exactly {@code data}. Reads the stored copy through,
      * comparing and hashing it, to tell an intact different block (a collision) from a corrupt
@@ -405,16 +451,16 @@ public final class KeepStore implements AutoCloseable {
      *
      * @throws CollisionException if the stored copy is intact and differs from {@code data}
      */
-    private boolean existingCopyMatches(Mount m, String hash, ByteBuffer data) throws CollisionException {
+    private ExistingCopy existingCopy(Mount m, String hash, ByteBuffer data) throws CollisionException {
         StoredBlock block;
         try {
             block = m.volume().open(hash);
         } catch (BlockNotFoundException e) {
-            return false;
+            return ExistingCopy.ABSENT;
         } catch (IOException | RuntimeException e) {
             log.warn("write {}: could not check for an existing copy on mount {} (volume {}): {}",
                     hash, m.uuid(), m.deviceId(), e.toString());
-            return false;
+            return ExistingCopy.UNREADABLE;
         }
         boolean equal;
         boolean intact;
@@ -443,10 +489,10 @@ public final class KeepStore implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             log.warn("write {}: could not read the existing copy on mount {} (volume {}): {}",
                     hash, m.uuid(), m.deviceId(), e.toString());
-            return false;
+            return ExistingCopy.UNREADABLE;
         }
         if (equal) {
-            return true;
+            return ExistingCopy.IDENTICAL;
         }
         if (intact) {
             log.error("hash collision: mount {} (volume {}) holds different data with hash {}",
@@ -454,7 +500,7 @@ public final class KeepStore implements AutoCloseable {
             throw new CollisionException(hash);
         }
         log.warn("corrupt copy of {} on mount {} (volume {}); it will be overwritten", hash, m.uuid(), m.deviceId());
-        return false;
+        return ExistingCopy.CORRUPT;
     }
 
     /** Tracks which requested classes are satisfied and what was stored where. */
@@ -520,8 +566,8 @@ public final class KeepStore implements AutoCloseable {
 
     /**
      * Streams a block to {@code sink}, verifying it (SPEC §4). Mounts are visited in rendezvous
-     * order; a corrupt copy or error found before the first byte was delivered is logged and the
-     * next mount is tried. Chunk N is delivered only after chunk N+1 was read and hashed, and
+     * order (those recently found to hold a corrupt copy of this block last); a corrupt copy or
+     * error found before the first byte was delivered is logged and the next mount is tried. Chunk N is delivered only after chunk N+1 was read and hashed, and
      * the last chunk only after the whole block's MD5 matched.
      *
      * @return the number of bytes delivered
@@ -553,14 +599,20 @@ public final class KeepStore implements AutoCloseable {
         try (ReadBuffers buffers = new ReadBuffers()) {
             boolean corruptSeen = false;
             IOException firstError = null;
-            for (Mount m : rendezvousOrder(hash)) {
+            for (Mount m : readOrder(hash)) {
                 try {
                     return readCopy(m, hash, buffers, sink);
                 } catch (BlockNotFoundException e) {
                     // try the next mount
+                } catch (ChecksumException e) {
+                    rememberCorrupt(m, hash);
+                    log.warn("corrupt copy of {} on mount {} (volume {}) found after part of it was sent;"
+                            + " the response ends short", hash, m.uuid(), m.deviceId());
+                    throw e;
                 } catch (UndeliveredCopy e) {
                     if (e.corrupt) {
                         corruptSeen = true;
+                        rememberCorrupt(m, hash);
                         log.warn("corrupt copy of {} on mount {} (volume {}): {}; trying the next mount",
                                 hash, m.uuid(), m.deviceId(), e.getMessage());
                     } else {
@@ -582,6 +634,29 @@ public final class KeepStore implements AutoCloseable {
             }
             throw new BlockNotFoundException(hash);
         }
+    }
+
+    /** Rendezvous order, except that mounts known to hold a corrupt copy come last. */
+    private List<Mount> readOrder(String hash) {
+        List<Mount> order = rendezvousOrder(hash);
+        if (knownCorrupt.isEmpty()) {
+            return order;
+        }
+        List<Mount> suspect = new ArrayList<>();
+        order.removeIf(m -> knownCorrupt.contains(corruptKey(m, hash)) && suspect.add(m));
+        order.addAll(suspect);
+        return order;
+    }
+
+    private void rememberCorrupt(Mount m, String hash) {
+        if (knownCorrupt.size() >= KNOWN_CORRUPT_LIMIT) {
+            knownCorrupt.clear(); // a crude bound: this is a hint for retries, not a registry
+        }
+        knownCorrupt.add(corruptKey(m, hash));
+    }
+
+    private static String corruptKey(Mount m, String hash) {
+        return m.uuid() + "/" + hash;
     }
 
     /**
@@ -772,7 +847,6 @@ public final class KeepStore implements AutoCloseable {
             if (!started) {
                 return UndeliveredCopy.corrupt(detail);
             }
-            log.warn("corrupt copy of {} detected after part of it was sent: {}", hash, detail);
             return new ChecksumException(hash);
         }
     }

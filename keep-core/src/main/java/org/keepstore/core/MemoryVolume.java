@@ -36,6 +36,8 @@ public final class MemoryVolume implements Volume {
     private final ConcurrentHashMap<String, Stored> blocks = new ConcurrentHashMap<>();
     /** Trashed copies per hash, oldest first. Guarded by {@code this}. */
     private final Map<String, List<Trashed>> trash = new ConcurrentHashMap<>();
+    /** Total size of live blocks. Guarded by {@code this}. */
+    private long usedBytes;
     private volatile long capacityBytes = Long.MAX_VALUE;
     private volatile IOException failure;
 
@@ -75,11 +77,11 @@ public final class MemoryVolume implements Volume {
         data.duplicate().get(copy);
         synchronized (this) {
             Stored old = blocks.get(hash);
-            long after = usedBytes() - (old == null ? 0 : old.data.length) + copy.length;
+            long after = usedBytes - (old == null ? 0 : old.data.length) + copy.length;
             if (after > capacityBytes) {
                 throw new VolumeFullException("memory volume " + deviceId + " is full");
             }
-            blocks.put(hash, new Stored(copy, nowNanos()));
+            store(hash, new Stored(copy, nowNanos()));
         }
         context.metrics().ioBytes(deviceId, "in", copy.length);
     }
@@ -113,6 +115,7 @@ public final class MemoryVolume implements Volume {
         if (s == null) {
             throw new BlockNotFoundException(hash);
         }
+        usedBytes -= s.data.length;
         if (context.trashLifetime().isZero()) {
             return;
         }
@@ -138,7 +141,7 @@ public final class MemoryVolume implements Volume {
         if (copies.isEmpty()) {
             trash.remove(hash);
         }
-        blocks.put(hash, new Stored(newest.data, nowNanos()));
+        store(hash, new Stored(newest.data, nowNanos()));
     }
 
     @Override
@@ -183,8 +186,8 @@ public final class MemoryVolume implements Volume {
     }
 
     @Override
-    public VolumeStatus status() {
-        long used = usedBytes();
+    public synchronized VolumeStatus status() {
+        long used = usedBytes;
         long cap = capacityBytes;
         return new VolumeStatus("memory", deviceId, cap == Long.MAX_VALUE ? -1 : Math.max(0, cap - used), used);
     }
@@ -204,7 +207,7 @@ public final class MemoryVolume implements Volume {
         }
         byte[] bad = s.data.length == 0 ? new byte[] {0} : s.data.clone();
         bad[0] ^= (byte) 0xff;
-        blocks.put(hash, new Stored(bad, s.mtimeNanos));
+        store(hash, new Stored(bad, s.mtimeNanos));
     }
 
     /** Stores arbitrary bytes under a hash, with mtime = now, bypassing capacity and failures. */
@@ -213,8 +216,8 @@ public final class MemoryVolume implements Volume {
     }
 
     /** Stores arbitrary bytes under a hash with the given mtime, bypassing capacity and failures. */
-    public void putRaw(String hash, byte[] bytes, long mtimeNanos) {
-        blocks.put(hash, new Stored(bytes.clone(), mtimeNanos));
+    public synchronized void putRaw(String hash, byte[] bytes, long mtimeNanos) {
+        store(hash, new Stored(bytes.clone(), mtimeNanos));
     }
 
     /** True if a live (non-trashed) copy of the block is stored. */
@@ -252,12 +255,10 @@ public final class MemoryVolume implements Volume {
         }
     }
 
-    private long usedBytes() {
-        long used = 0;
-        for (Stored s : blocks.values()) {
-            used += s.data.length;
-        }
-        return used;
+    /** Puts a live block in place, keeping the used-bytes figure right. Call with the lock held. */
+    private void store(String hash, Stored block) {
+        Stored old = blocks.put(hash, block);
+        usedBytes += block.data.length - (old == null ? 0 : old.data.length);
     }
 
     private long nowNanos() {

@@ -333,6 +333,17 @@ class KeepStoreTest {
         assertArrayEquals(FOO, first.get(FOO_HASH));
     }
 
+    @Test
+    void corruptCopyIsRepairedEvenWhenAGoodOneExistsElsewhere() throws Exception {
+        KeepStore s = store(mount(1, volume()), mount(2, volume()));
+        List<MemoryVolume> order = inOrder(s, FOO_HASH);
+        order.get(0).putRaw(FOO_HASH, "fox".getBytes(StandardCharsets.US_ASCII));
+        order.get(1).putRaw(FOO_HASH, FOO);
+        WriteResult r = put(s, FOO);
+        assertEquals(2, r.replicas(), "the good copy and the repaired one");
+        assertArrayEquals(FOO, order.get(0).get(FOO_HASH));
+    }
+
     // ---------------------------------------------------------------- storage classes and failures
 
     @Test
@@ -391,6 +402,9 @@ class KeepStoreTest {
         assertEquals(507, status(() -> put(s, FOO, "readonly-class")), "offered only by a read-only mount");
         assertEquals(507, status(() -> put(s, FOO, "default", "nonexistent")));
         assertFalse(v.contains(FOO_HASH));
+        CountingZeros body = new CountingZeros(1000);
+        assertEquals(507, status(() -> s.write(FOO_HASH, body, 1000, Set.of("nonexistent"))));
+        assertEquals(0, body.served, "refused before reading the body");
     }
 
     @Test
@@ -521,6 +535,22 @@ class KeepStoreTest {
         assertEquals(data.length, sink.begunWith);
         assertEquals(2L * KeepStore.READ_CHUNK, sink.bytes.size(), "all but the final chunk went out");
         assertEquals(502, status(() -> s.verify(hash)));
+    }
+
+    @Test
+    void afterACutShortReadTheRetryIsServedFromAGoodCopy() throws Exception {
+        byte[] data = randomBytes(2 * KeepStore.READ_CHUNK + 7, 17);
+        String hash = md5(data);
+        KeepStore s = store(mount(1, volume()), mount(2, volume()));
+        List<MemoryVolume> order = inOrder(s, hash);
+        order.get(0).putRaw(hash, data);
+        order.get(0).corrupt(hash);
+        order.get(1).putRaw(hash, data);
+        assertThrows(ChecksumException.class, () -> s.read(hash, new CapturingSink()));
+        assertArrayEquals(data, get(s, hash), "the known-corrupt mount is tried last");
+        // A write repairs the corrupt copy and the mount is back in its place.
+        put(s, data);
+        assertArrayEquals(data, order.get(0).get(hash));
     }
 
     @Test
@@ -814,6 +844,33 @@ class KeepStoreTest {
         clock.advance(TTL);
         assertEquals(0, s.trash(FOO_HASH, 0, null));
         assertTrue(v.contains(FOO_HASH));
+    }
+
+    @Test
+    void concurrentWritesAndReadsShareTheBoundedPool() throws Exception {
+        KeepStore s = store(mount(1, volume()), mount(2, volume()), mount(3, volume()));
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(6);
+        try {
+            List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < 6; t++) {
+                int seed = t;
+                done.add(threads.submit(() -> {
+                    for (int i = 0; i < 20; i++) {
+                        byte[] data = randomBytes(1000 + i, seed * 100L + i % 5);
+                        put(s, data);
+                        assertArrayEquals(data, get(s, md5(data)));
+                        assertTrue(pool.inUse() <= pool.maxBuffers());
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : done) {
+                f.get(120, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } finally {
+            threads.shutdownNow();
+        }
+        assertTrue(pool.bytesAllocated() <= (long) pool.maxBuffers() * pool.bufferSize());
     }
 
     // ---------------------------------------------------------------- index, mounts

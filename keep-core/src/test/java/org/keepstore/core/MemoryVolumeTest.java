@@ -129,6 +129,22 @@ class MemoryVolumeTest {
     }
 
     @Test
+    void statusCountsLiveBytes() throws IOException {
+        MemoryVolume v = volume(Duration.ofHours(1));
+        assertEquals(new VolumeStatus("memory", "mem-test", -1, 0), v.status());
+        v.write(HASH, ByteBuffer.wrap(FOO));
+        v.write(HASH, ByteBuffer.wrap(FOO));
+        v.putRaw(Locator.EMPTY_BLOCK_HASH, new byte[0]);
+        assertEquals(3, v.status().bytesUsed());
+        v.setCapacity(10);
+        assertEquals(7, v.status().bytesFree());
+        v.trash(HASH);
+        assertEquals(0, v.status().bytesUsed());
+        v.untrash(HASH);
+        assertEquals(3, v.status().bytesUsed());
+    }
+
+    @Test
     void registeredAsMemoryDriver() throws IOException {
         Volume v = VolumeDriver.forName("Memory").create(Map.of("DeviceID", "dev1"), VolumeContext.defaults());
         assertTrue(v instanceof MemoryVolume);

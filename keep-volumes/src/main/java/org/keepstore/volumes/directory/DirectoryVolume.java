@@ -1,0 +1,700 @@
+package org.keepstore.volumes.directory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileStore;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.keepstore.core.BlockNotFoundException;
+import org.keepstore.core.EmptyTrashResult;
+import org.keepstore.core.IndexSink;
+import org.keepstore.core.KeepException;
+import org.keepstore.core.Locator;
+import org.keepstore.core.StoredBlock;
+import org.keepstore.core.Volume;
+import org.keepstore.core.VolumeContext;
+import org.keepstore.core.VolumeFullException;
+import org.keepstore.core.VolumeStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A volume in a local directory, with the reference keepstore's on-disk layout (SPEC §8), so a
+ * tree written by the reference server is served as-is and vice versa:
+ * <ul>
+ *   <li>block: {@code ROOT/HHH/HASH}, where {@code HHH} is the first three hex digits;</li>
+ *   <li>trash: {@code ROOT/HHH/HASH.trash.DEADLINE}, the deadline in Unix seconds;</li>
+ *   <li>partial writes: {@code ROOT/HHH/tmpHASH<digits>}, renamed into place when complete;</li>
+ *   <li>{@code ROOT/full}: a symlink whose target is the Unix time at which the volume was found
+ *       full; for an hour after that, writes fail fast.</li>
+ * </ul>
+ * Unlike the reference server, a write fsyncs the file and its directory before returning, so an
+ * acknowledged block survives a crash.
+ *
+ * <p>Device id: {@code UUID/PATH} where UUID is the filesystem's entry in
+ * {@code /dev/disk/by-uuid} and PATH the volume's path inside that filesystem, so every host
+ * that mounts the same disk reports the same id; where no such entry exists (tmpfs, overlay,
+ * network filesystems, containers), {@code HOSTNAME:ROOT}.
+ */
+public final class DirectoryVolume implements Volume {
+
+    /** A volume with less free space than this is full (one maximum-size block). */
+    static final long MIN_FREE_BYTES = Locator.MAX_BLOCK_SIZE;
+    /** How long a {@code full} marker keeps the volume full without looking again. */
+    static final Duration FULL_MARKER_LIFETIME = Duration.ofHours(1);
+    static final String FULL_MARKER = "full";
+
+    /** Reads and writes go through the JDK's per-thread direct buffers; keep those small. */
+    private static final int MAX_IO_CHUNK = 1 << 20;
+
+    private static final Pattern BLOCK_DIR = Pattern.compile("[0-9a-f]{3}");
+    private static final Pattern BLOCK_FILE = Pattern.compile("[0-9a-f]{32}");
+    private static final Pattern TRASH_FILE = Pattern.compile("([0-9a-f]{32})\\.trash\\.(\\d+)");
+    private static final Pattern TEMP_FILE = Pattern.compile("tmp[0-9a-f]{32}.*");
+
+    private static final Logger log = LoggerFactory.getLogger(DirectoryVolume.class);
+
+    private final Path root;
+    private final VolumeContext context;
+    private final String deviceId;
+    /** One I/O at a time when {@code Serialize} is set; null otherwise. Fair, so no op starves. */
+    private final Semaphore serializer;
+
+    /** A volume over {@code root} with I/O in parallel. */
+    public DirectoryVolume(Path root, VolumeContext context) throws IOException {
+        this(root, false, context);
+    }
+
+    /**
+     * Opens a volume over an existing directory and removes temporary files left by interrupted
+     * writes.
+     *
+     * @param root      an absolute path to an existing directory
+     * @param serialize one I/O at a time (for disks that slow down under concurrent access)
+     * @throws IllegalArgumentException if {@code root} is not absolute or not a directory
+     */
+    public DirectoryVolume(Path root, boolean serialize, VolumeContext context) throws IOException {
+        if (!root.isAbsolute()) {
+            throw new IllegalArgumentException("Directory volume: Root must be an absolute path: " + root);
+        }
+        if (!Files.isDirectory(root)) {
+            throw new IllegalArgumentException("Directory volume: Root is not an existing directory: " + root);
+        }
+        this.root = root;
+        this.context = context;
+        this.serializer = serialize ? new Semaphore(1, true) : null;
+        this.deviceId = DeviceIds.forDirectory(root);
+        removeLeftoverTempFiles();
+    }
+
+    /** The volume's root directory. */
+    public Path root() {
+        return root;
+    }
+
+    @Override
+    public String deviceId() {
+        return deviceId;
+    }
+
+    @Override
+    public String toString() {
+        return "DirectoryVolume[" + root + "]";
+    }
+
+    // ---- reading ----
+
+    @Override
+    public StoredBlock open(String hash) throws IOException {
+        operation("get");
+        acquire();
+        boolean handedOver = false;
+        try {
+            FileChannel channel;
+            try {
+                channel = FileChannel.open(blockPath(hash), StandardOpenOption.READ);
+            } catch (NoSuchFileException e) {
+                checkRootAvailable();
+                throw new BlockNotFoundException(hash);
+            }
+            try {
+                if (!Files.isRegularFile(blockPath(hash), LinkOption.NOFOLLOW_LINKS)) {
+                    // e.g. a directory where a block should be: opening it "works" on Linux.
+                    throw new IOException("not a regular file: " + blockPath(hash));
+                }
+                // The size from the open file itself, so a concurrent overwrite (a rename) cannot
+                // make size and content disagree.
+                long size = channel.size();
+                StoredBlock block = new StoredBlock(size, new BlockStream(channel));
+                handedOver = true;
+                return block;
+            } finally {
+                if (!handedOver) {
+                    channel.close();
+                }
+            }
+        } catch (IOException e) {
+            throw failure("get", e);
+        } finally {
+            if (!handedOver) {
+                release();
+            }
+        }
+    }
+
+    /**
+     * The bytes of an open block file, read straight into the caller's array through the channel
+     * (no extra buffering layer). Closing it closes the file and ends the serialized I/O slot.
+     */
+    private final class BlockStream extends InputStream {
+        private final FileChannel channel;
+        private final AtomicBoolean closed = new AtomicBoolean();
+
+        BlockStream(FileChannel channel) {
+            this.channel = channel;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n <= 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                return 0;
+            }
+            int n = channel.read(ByteBuffer.wrap(b, off, Math.min(len, MAX_IO_CHUNK)));
+            if (n > 0) {
+                context.metrics().ioBytes(deviceId, "out", n);
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            long size = channel.size();
+            long pos = channel.position();
+            long skipped = Math.max(0, Math.min(n, size - pos));
+            channel.position(pos + skipped);
+            return skipped;
+        }
+
+        @Override
+        public int available() throws IOException {
+            return (int) Math.min(Integer.MAX_VALUE, Math.max(0, channel.size() - channel.position()));
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (closed.compareAndSet(false, true)) {
+                try {
+                    channel.close();
+                } finally {
+                    release();
+                }
+            }
+        }
+    }
+
+    // ---- writing ----
+
+    @Override
+    public void write(String hash, ByteBuffer data) throws IOException {
+        operation("put");
+        checkNotMarkedFull();
+        acquire();
+        Path temp = null;
+        try {
+            Path dir = blockDir(hash);
+            try {
+                // Not createDirectories: a vanished root must fail, not be recreated empty.
+                Files.createDirectory(dir);
+            } catch (FileAlreadyExistsException alreadyThere) {
+                // the usual case
+            }
+            // Same name pattern as the reference server ("tmp" + hash + random digits), so either
+            // server recognizes the other's leftovers.
+            temp = Files.createTempFile(dir, "tmp" + hash, "");
+            long written = 0;
+            try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+                ByteBuffer src = data.duplicate();
+                while (src.hasRemaining()) {
+                    // Slices keep the JDK's temporary direct buffer at MAX_IO_CHUNK, not 64 MiB.
+                    ByteBuffer chunk = src.slice(src.position(), Math.min(src.remaining(), MAX_IO_CHUNK));
+                    while (chunk.hasRemaining()) {
+                        written += out.write(chunk);
+                    }
+                    src.position(src.position() + chunk.limit());
+                }
+                setMtime(temp, now());
+                out.force(true);
+            }
+            Files.move(temp, blockPath(hash), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            temp = null;
+            syncDirectory(dir);
+            context.metrics().ioBytes(deviceId, "in", written);
+        } catch (IOException e) {
+            if (isNoSpace(e)) {
+                markFull();
+                context.metrics().error(deviceId, "full");
+                throw new VolumeFullException("volume full: " + root);
+            }
+            throw failure("put", e);
+        } finally {
+            if (temp != null) {
+                try {
+                    Files.deleteIfExists(temp);
+                } catch (IOException cleanup) {
+                    log.warn("{}: could not remove temporary file {}: {}", this, temp, cleanup.toString());
+                }
+            }
+            release();
+        }
+    }
+
+    // ---- mtime ----
+
+    @Override
+    public void touch(String hash) throws IOException {
+        operation("touch");
+        acquire();
+        try {
+            Path p = blockPath(hash);
+            if (!Files.isRegularFile(p)) {
+                checkRootAvailable();
+                throw new BlockNotFoundException(hash);
+            }
+            setMtime(p, now());
+        } catch (NoSuchFileException e) {
+            throw new BlockNotFoundException(hash);
+        } catch (IOException e) {
+            throw failure("touch", e);
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public long mtimeNanos(String hash) throws IOException {
+        operation("head");
+        try {
+            return nanos(Files.getLastModifiedTime(blockPath(hash)));
+        } catch (NoSuchFileException e) {
+            checkRootAvailable();
+            throw new BlockNotFoundException(hash);
+        } catch (IOException e) {
+            throw failure("head", e);
+        }
+    }
+
+    // ---- trash ----
+
+    @Override
+    public void trash(String hash) throws IOException {
+        operation("delete");
+        acquire();
+        try {
+            Path p = blockPath(hash);
+            Duration lifetime = context.trashLifetime();
+            if (lifetime.isZero() || lifetime.isNegative()) {
+                Files.delete(p);
+            } else {
+                long deadline = now().plus(lifetime).getEpochSecond();
+                Files.move(p, p.resolveSibling(hash + ".trash." + deadline), StandardCopyOption.ATOMIC_MOVE);
+            }
+            syncDirectory(p.getParent());
+        } catch (NoSuchFileException e) {
+            checkRootAvailable();
+            throw new BlockNotFoundException(hash);
+        } catch (IOException e) {
+            throw failure("delete", e);
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public void untrash(String hash) throws IOException {
+        operation("untrash");
+        acquire();
+        try {
+            Path dir = blockDir(hash);
+            Path newest = null;
+            long newestDeadline = Long.MIN_VALUE;
+            try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir, hash + ".trash.*")) {
+                for (Path entry : entries) {
+                    Matcher m = TRASH_FILE.matcher(entry.getFileName().toString());
+                    if (m.matches()) {
+                        long deadline = parseDeadline(m.group(2));
+                        if (newest == null || deadline > newestDeadline) {
+                            newest = entry;
+                            newestDeadline = deadline;
+                        }
+                    }
+                }
+            } catch (NoSuchFileException e) {
+                checkRootAvailable();
+            }
+            if (newest == null) {
+                throw new BlockNotFoundException(hash);
+            }
+            Path target = blockPath(hash);
+            setMtime(newest, now());
+            Files.move(newest, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            syncDirectory(dir);
+        } catch (NoSuchFileException e) {
+            // Emptied or restored by someone else between listing and renaming.
+            throw new BlockNotFoundException(hash);
+        } catch (IOException e) {
+            throw failure("untrash", e);
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public EmptyTrashResult emptyTrash() throws IOException {
+        operation("empty_trash");
+        long nowSeconds = now().getEpochSecond();
+        long deleted = 0;
+        long deletedBytes = 0;
+        long remaining = 0;
+        long remainingBytes = 0;
+        for (Path dir : blockDirs("")) {
+            List<Path> trash = new ArrayList<>();
+            try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir, "*.trash.*")) {
+                entries.forEach(trash::add);
+            } catch (NoSuchFileException | NotDirectoryException e) {
+                continue;
+            }
+            for (Path entry : trash) {
+                Matcher m = TRASH_FILE.matcher(entry.getFileName().toString());
+                if (!m.matches()) {
+                    continue;
+                }
+                long size;
+                try {
+                    size = Files.size(entry);
+                } catch (NoSuchFileException e) {
+                    continue;
+                }
+                if (parseDeadline(m.group(2)) > nowSeconds) {
+                    remaining++;
+                    remainingBytes += size;
+                    continue;
+                }
+                acquire();
+                try {
+                    if (Files.deleteIfExists(entry)) {
+                        deleted++;
+                        deletedBytes += size;
+                    }
+                } catch (IOException e) {
+                    log.warn("{}: could not delete expired trash {}: {}", this, entry, e.toString());
+                    context.metrics().error(deviceId, "io");
+                } finally {
+                    release();
+                }
+            }
+        }
+        if (deleted > 0) {
+            log.info("{}: emptied trash: {} blocks ({} bytes) deleted, {} remain", this, deleted, deletedBytes,
+                    remaining);
+        }
+        return new EmptyTrashResult(deleted, deletedBytes, remaining, remainingBytes);
+    }
+
+    // ---- index ----
+
+    @Override
+    public void index(String prefix, IndexSink sink) throws IOException {
+        operation("list");
+        checkRootAvailable();
+        for (Path dir : blockDirs(prefix)) {
+            List<String> names = new ArrayList<>();
+            try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+                for (Path entry : entries) {
+                    String name = entry.getFileName().toString();
+                    if (BLOCK_FILE.matcher(name).matches() && name.startsWith(prefix)) {
+                        names.add(name);
+                    }
+                }
+            } catch (NoSuchFileException | NotDirectoryException e) {
+                continue;
+            } catch (IOException e) {
+                throw failure("list", e);
+            }
+            names.sort(null);
+            for (String name : names) {
+                BasicFileAttributes attrs;
+                try {
+                    attrs = Files.readAttributes(dir.resolve(name), BasicFileAttributes.class);
+                } catch (NoSuchFileException e) {
+                    continue; // trashed or deleted since it was listed
+                } catch (IOException e) {
+                    throw failure("list", e);
+                }
+                if (attrs.isRegularFile()) {
+                    sink.accept(name, attrs.size(), nanos(attrs.lastModifiedTime()));
+                }
+            }
+        }
+    }
+
+    /** The block directories that can hold hashes starting with {@code prefix}, sorted. */
+    private List<Path> blockDirs(String prefix) throws IOException {
+        List<Path> dirs = new ArrayList<>();
+        if (prefix.length() >= 3) {
+            Path dir = root.resolve(prefix.substring(0, 3));
+            if (BLOCK_DIR.matcher(prefix.substring(0, 3)).matches() && Files.isDirectory(dir)) {
+                dirs.add(dir);
+            }
+            return dirs;
+        }
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(root)) {
+            for (Path entry : entries) {
+                String name = entry.getFileName().toString();
+                if (BLOCK_DIR.matcher(name).matches() && name.startsWith(prefix)
+                        && Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
+                    dirs.add(entry);
+                }
+            }
+        } catch (NoSuchFileException | NotDirectoryException e) {
+            throw unavailable(e);
+        } catch (IOException e) {
+            throw failure("list", e);
+        }
+        dirs.sort(null);
+        return dirs;
+    }
+
+    // ---- status ----
+
+    @Override
+    public VolumeStatus status() {
+        try {
+            FileStore store = Files.getFileStore(root);
+            long total = store.getTotalSpace();
+            return new VolumeStatus(root.toString(), deviceId, store.getUsableSpace(),
+                    total - store.getUnallocatedSpace());
+        } catch (IOException e) {
+            return new VolumeStatus(root.toString(), deviceId, -1, -1);
+        }
+    }
+
+    // ---- full marker ----
+
+    /**
+     * Throws {@link VolumeFullException} if the volume was marked full less than an hour ago, or
+     * has less than {@link #MIN_FREE_BYTES} available now (then marks it, like the reference).
+     */
+    private void checkNotMarkedFull() throws IOException {
+        Path marker = root.resolve(FULL_MARKER);
+        try {
+            String target = Files.readSymbolicLink(marker).toString();
+            long markedAt = Long.parseLong(target.trim());
+            if (now().getEpochSecond() - markedAt < FULL_MARKER_LIFETIME.toSeconds()) {
+                throw new VolumeFullException("volume full: " + root);
+            }
+        } catch (NoSuchFileException | NumberFormatException | java.nio.file.NotLinkException e) {
+            // No (valid) marker: look at the free space.
+        } catch (VolumeFullException e) {
+            throw e;
+        } catch (IOException e) {
+            checkRootAvailable();
+        }
+        long available;
+        try {
+            available = Files.getFileStore(root).getUsableSpace();
+        } catch (IOException e) {
+            checkRootAvailable();
+            return; // cannot tell; let the write itself find out
+        }
+        if (available < MIN_FREE_BYTES) {
+            markFull();
+            throw new VolumeFullException("volume full: " + root);
+        }
+    }
+
+    /** Replaces the {@code full} marker with one pointing at the current Unix time. */
+    private void markFull() {
+        Path marker = root.resolve(FULL_MARKER);
+        Path fresh = root.resolve(FULL_MARKER + ".tmp" + Thread.currentThread().getId());
+        try {
+            Files.deleteIfExists(fresh);
+            Files.createSymbolicLink(fresh, Path.of(Long.toString(now().getEpochSecond())));
+            Files.move(fresh, marker, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            log.warn("{}: less than {} bytes free; marked full for {}", this, MIN_FREE_BYTES, FULL_MARKER_LIFETIME);
+        } catch (IOException e) {
+            // A full disk may refuse even a symlink; the free-space check still catches it next time.
+            log.warn("{}: could not create the full marker: {}", this, e.toString());
+            try {
+                Files.deleteIfExists(fresh);
+            } catch (IOException ignored) {
+                // nothing more to do
+            }
+        }
+    }
+
+    // ---- startup cleanup ----
+
+    /**
+     * Removes {@code tmp…} files that interrupted writes left in block directories. One server
+     * owns a volume directory, so at open time no write of ours can be in progress.
+     */
+    private void removeLeftoverTempFiles() {
+        int removed = 0;
+        int failed = 0;
+        try {
+            for (Path dir : blockDirs("")) {
+                try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir, "tmp*")) {
+                    for (Path entry : entries) {
+                        if (!TEMP_FILE.matcher(entry.getFileName().toString()).matches()) {
+                            continue;
+                        }
+                        try {
+                            Files.deleteIfExists(entry);
+                            removed++;
+                        } catch (IOException e) {
+                            failed++;
+                        }
+                    }
+                } catch (IOException e) {
+                    failed++;
+                }
+            }
+        } catch (IOException e) {
+            log.warn("{}: could not look for leftover temporary files: {}", this, e.toString());
+            return;
+        }
+        if (removed > 0 || failed > 0) {
+            log.info("{}: removed {} leftover temporary files of interrupted writes ({} could not be removed)",
+                    this, removed, failed);
+        }
+    }
+
+    // ---- helpers ----
+
+    Path blockDir(String hash) {
+        return root.resolve(hash.substring(0, 3));
+    }
+
+    Path blockPath(String hash) {
+        return blockDir(hash).resolve(hash);
+    }
+
+    private Instant now() {
+        return context.clock().instant();
+    }
+
+    private static void setMtime(Path p, Instant when) throws IOException {
+        FileTime t = FileTime.from(when);
+        Files.getFileAttributeView(p, BasicFileAttributeView.class).setTimes(t, null, null);
+    }
+
+    private static long nanos(FileTime t) {
+        Instant i = t.toInstant();
+        return Math.addExact(Math.multiplyExact(i.getEpochSecond(), 1_000_000_000L), i.getNano());
+    }
+
+    private static long parseDeadline(String digits) {
+        try {
+            return Long.parseLong(digits);
+        } catch (NumberFormatException e) {
+            return Long.MAX_VALUE; // absurd deadline: never expires
+        }
+    }
+
+    /** Makes a rename or unlink in {@code dir} durable. */
+    private static void syncDirectory(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+
+    private void acquire() throws IOException {
+        if (serializer != null) {
+            try {
+                serializer.acquire();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted waiting for serialized I/O on " + root);
+            }
+        }
+    }
+
+    private void release() {
+        if (serializer != null) {
+            serializer.release();
+        }
+    }
+
+    private void operation(String name) {
+        context.metrics().operation(deviceId, name);
+    }
+
+    /** 503 if the root directory itself has gone (unmounted disk, deleted directory). */
+    private void checkRootAvailable() throws KeepException {
+        if (!Files.isDirectory(root)) {
+            throw unavailable(null);
+        }
+    }
+
+    private KeepException unavailable(Throwable cause) {
+        context.metrics().error(deviceId, "unavailable");
+        return KeepException.unavailable(KeepException.VOLUME_UNAVAILABLE + ": " + root, cause);
+    }
+
+    /** Classifies an I/O failure: typed errors pass through; a vanished root is 503; ENOSPC is full. */
+    private IOException failure(String op, IOException e) {
+        if (e instanceof KeepException k) {
+            return k;
+        }
+        if (!Files.isDirectory(root)) {
+            return unavailable(e);
+        }
+        if (isNoSpace(e)) {
+            context.metrics().error(deviceId, "full");
+            return new VolumeFullException("volume full: " + root);
+        }
+        context.metrics().error(deviceId, e instanceof AccessDeniedException ? "permission" : "io");
+        log.warn("{}: {} failed: {}", this, op, e.toString());
+        return e;
+    }
+
+    private static boolean isNoSpace(IOException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String text = t instanceof FileSystemException fse ? fse.getReason() : t.getMessage();
+            if (text != null && (text.contains("No space left on device") || text.contains("Disk quota exceeded"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
