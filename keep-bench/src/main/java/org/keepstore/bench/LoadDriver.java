@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -63,11 +64,13 @@ public final class LoadDriver {
         this.options = options;
     }
 
+    private static final String[] PHASES = {"large", "small", "index"};
+
     /** Command-line settings; {@link #parse} documents them. */
     record Options(Path serverJar, String serverMain, Path java, List<String> serverJvmOptions, Path outDir,
                    Path workDir, boolean check, int blockMiB, int largeRepeats, int largeWarmups,
                    double sampleSeconds, int smallRepeats, int indexBlocks, int md5Rounds, int maxSeconds,
-                   boolean keepVolumes) {
+                   boolean keepVolumes, Set<String> phases) {
 
         static final String USAGE = String.join("\n",
                 "usage: LoadDriver [options]",
@@ -86,7 +89,8 @@ public final class LoadDriver {
                 "  --small-repeats N        samples per small-request figure (default 3)",
                 "  --index-blocks N         blocks in the /index volume (default 100000)",
                 "  --max-seconds N          stop everything after N seconds (default 900)",
-                "  --keep-volumes           do not delete the volumes afterwards");
+                "  --keep-volumes           do not delete the volumes afterwards",
+                "  --phases LIST            which phases to run: large,small,index (default all)");
 
         static Options parse(String... args) {
             Path serverJar = Path.of("keep-server/target/keepstore.jar");
@@ -105,6 +109,7 @@ public final class LoadDriver {
             Integer indexBlocks = null;
             int maxSeconds = 900;
             boolean keep = false;
+            Set<String> phases = Set.of(PHASES);
             for (int i = 0; i < args.length; i++) {
                 String arg = args[i];
                 String value = null;
@@ -139,6 +144,12 @@ public final class LoadDriver {
                             case "--small-repeats" -> smallRepeats = Integer.parseInt(value);
                             case "--index-blocks" -> indexBlocks = Integer.parseInt(value);
                             case "--max-seconds" -> maxSeconds = Integer.parseInt(value);
+                            case "--phases" -> {
+                                phases = Set.of(value.split(","));
+                                if (!Set.of(PHASES).containsAll(phases)) {
+                                    throw new IllegalArgumentException("phases are " + String.join(",", PHASES));
+                                }
+                            }
                             default -> throw new IllegalArgumentException("unknown option " + arg + "\n" + USAGE);
                         }
                     }
@@ -152,7 +163,7 @@ public final class LoadDriver {
                     sampleSeconds != null ? sampleSeconds : quick ? 0.3 : 2,
                     smallRepeats != null ? smallRepeats : quick ? 1 : 3,
                     indexBlocks != null ? indexBlocks : quick ? 500 : 100_000,
-                    quick ? 2 : 7, maxSeconds, keep);
+                    quick ? 2 : 7, maxSeconds, keep, phases);
         }
     }
 
@@ -220,9 +231,15 @@ public final class LoadDriver {
         Samples md5Start = Md5Baseline.measure(64 * MIB, 3, options.md5Rounds());
 
         int blockSize = options.blockMiB() * MIB;
-        runPhase("large blocks", () -> largeBlockPhase(blockSize));
-        runPhase("small blocks", this::smallBlockPhase);
-        runPhase("index", this::indexPhase);
+        if (options.phases().contains("large")) {
+            runPhase("large blocks", () -> largeBlockPhase(blockSize));
+        }
+        if (options.phases().contains("small")) {
+            runPhase("small blocks", this::smallBlockPhase);
+        }
+        if (options.phases().contains("index")) {
+            runPhase("index", this::indexPhase);
+        }
 
         log("measuring single-core MD5 again");
         Samples md5End = Md5Baseline.measure(64 * MIB, 1, options.md5Rounds());
