@@ -681,6 +681,7 @@ public final class KeepStore implements AutoCloseable {
         }
         byte[] buffer = buffers.forSize(block.size());
         Delivery delivery = new Delivery(sink, block.size() > READ_CHUNK ? helpers : null);
+        Prefetcher prefetcher = null;
         try {
             long storedSize = block.size();
             if (storedSize < 0 || storedSize > Locator.MAX_BLOCK_SIZE) {
@@ -689,12 +690,19 @@ public final class KeepStore implements AutoCloseable {
             int size = (int) storedSize;
             MessageDigest md5 = md5();
             InputStream in = block.stream();
+            if (size > READ_CHUNK) {
+                // A helper reads ahead while this thread hashes (see Prefetcher).
+                prefetcher = new Prefetcher(in, buffer, size, helpers);
+            }
             int pendingStart = 0;
             int pendingLength = 0;
             int position = 0;
             while (position < size) {
                 int length = Math.min(READ_CHUNK, size - position);
-                if (!readFully(in, buffer, position, length)) {
+                boolean complete = prefetcher != null
+                        ? prefetcher.awaitFilled(position + length)
+                        : readFully(in, buffer, position, length);
+                if (!complete) {
                     throw delivery.corruptCopy(hash, "copy is shorter than its stored size " + size);
                 }
                 md5.update(buffer, position, length);
@@ -730,6 +738,9 @@ public final class KeepStore implements AutoCloseable {
             }
             throw asKeepException(e);
         } finally {
+            if (prefetcher != null) {
+                prefetcher.stop();
+            }
             delivery.finishQuietly();
             closeQuietly(block, m, hash);
         }
