@@ -411,11 +411,18 @@ public final class LoadDriver {
                     }
                 } else {
                     String hash = stored.get(Math.floorMod(stored.size() - 1 - s - (round + warmups) * streams, stored.size()));
+                    // Warm-up rounds also check the content; measured rounds only count bytes, so
+                    // that the driver's own hashing does not compete with the server.
+                    MessageDigest check = round < 0 ? Md5Baseline.newMd5() : null;
                     tasks.add(() -> {
                         go.await();
-                        HttpConnection.Response r = connection.get("/" + hash + "+" + blockSize, null);
+                        HttpConnection.Response r = connection.get("/" + hash + "+" + blockSize,
+                                check == null ? null : check::update);
                         if (r.status() != 200 || r.bodyLength() != blockSize) {
                             throw new IOException("GET answered " + r.status() + " with " + r.bodyLength() + " bytes");
+                        }
+                        if (check != null && !HexFormat.of().formatHex(check.digest()).equals(hash)) {
+                            throw new IOException("GET of " + hash + " returned other content");
                         }
                         return null;
                     });
