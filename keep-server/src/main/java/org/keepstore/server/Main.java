@@ -1,0 +1,251 @@
+package org.keepstore.server;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import org.keepstore.core.BlobSigner;
+import org.keepstore.core.BufferPool;
+import org.keepstore.core.EmptyTrashResult;
+import org.keepstore.core.KeepStore;
+import org.keepstore.core.Mount;
+import org.keepstore.core.Volume;
+import org.keepstore.core.VolumeContext;
+import org.keepstore.core.VolumeDriver;
+import org.keepstore.core.worker.PullItem;
+import org.keepstore.core.worker.TrashItem;
+import org.keepstore.server.flags.FlagException;
+import org.keepstore.server.flags.LegacyFlags;
+import org.keepstore.server.http.KeepHttpServer;
+import org.keepstore.server.http.ServerMetrics;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code keepstore} command: parses the reference server's flags, mounts the volumes, serves
+ * until SIGTERM/SIGINT, then drains and exits 0. Every startup problem is one line on stderr and a
+ * non-zero exit before the port is opened.
+ */
+public final class Main {
+    /** System property naming the mounts table to search when no volume flag is given (tests). */
+    public static final String MOUNTS_FILE_PROPERTY = "keepstore.mountsFile";
+    /** How long a graceful stop waits for requests in progress. */
+    static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(30);
+
+    private static final Logger log = LoggerFactory.getLogger(Main.class);
+
+    private final PrintStream err;
+    private final CountDownLatch stopRequested = new CountDownLatch(1);
+
+    Main(PrintStream err) {
+        this.err = err;
+    }
+
+    public static void main(String[] args) {
+        Main main = new Main(System.err);
+        main.installSignalHandlers();
+        int status = main.run(Arrays.asList(args));
+        System.exit(status);
+    }
+
+    /** SIGTERM and SIGINT ask for a graceful stop; the JVM's own handling would exit 143/130 instead of 0. */
+    @SuppressWarnings("removal")
+    private void installSignalHandlers() {
+        for (String name : List.of("TERM", "INT")) {
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> stopRequested.countDown());
+            } catch (IllegalArgumentException e) {
+                // Signal not available here; the default handling applies.
+            }
+        }
+    }
+
+    /** Asks a running {@link #run} to stop as SIGTERM would (tests running the server in this JVM). */
+    void stop() {
+        stopRequested.countDown();
+    }
+
+    /** Runs the command; returns the exit status. */
+    int run(List<String> args) {
+        LegacyFlags flags = new LegacyFlags();
+        try {
+            flags.parse(args);
+        } catch (FlagException e) {
+            switch (e.kind()) {
+                case HELP -> {
+                    err.print(flags.usage());
+                    return 0;
+                }
+                case UNKNOWN, SYNTAX -> {
+                    err.println(e.getMessage());
+                    err.print(flags.usage());
+                    return 2;
+                }
+                default -> {
+                    err.println(e.getMessage());
+                    return 2;
+                }
+            }
+        }
+        String mountsFile = System.getProperty(MOUNTS_FILE_PROPERTY, "/proc/mounts");
+        try {
+            ServerSettings settings = flags.toSettings(Path.of(mountsFile));
+            if (settings.configFile() != null) {
+                settings = new ClusterConfigLoader(System.getenv())
+                        .load(settings.configFile(), settings, flags.givenFlags());
+            }
+            return serve(settings);
+        } catch (StartupException e) {
+            err.println("keepstore: " + e.getMessage());
+            return 1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
+        }
+    }
+
+    private int serve(ServerSettings settings) throws StartupException, InterruptedException {
+        Clock clock = Clock.systemUTC();
+        ServerMetrics metrics = new ServerMetrics();
+        PidFile pidFile = settings.pidFile() == null ? null : PidFile.acquire(settings.pidFile());
+        List<Mount> mounts = new ArrayList<>();
+        KeepStore store = null;
+        ScheduledExecutorService trashEmptier = null;
+        KeepHttpServer server = null;
+        try {
+            VolumeContext context = new VolumeContext(clock, settings.trashLifetime(), settings.blobSignatureTtl(), metrics);
+            for (VolumeSpec spec : settings.volumes()) {
+                mounts.add(mount(spec, context));
+            }
+            BufferPool pool = new BufferPool(settings.maxBuffers());
+            store = new KeepStore(mounts, pool, new KeepStore.Options(clock, settings.blobSignatureTtl(),
+                    settings.trashEnabled(), settings.defaultStorageClasses()));
+            BlobSigner signer = settings.blobSigningKey() == null ? null
+                    : new BlobSigner(settings.blobSigningKey(), settings.blobSignatureTtl(), clock);
+            server = KeepHttpServer.builder(store)
+                    .signer(signer)
+                    .enforcePermissions(settings.enforcePermissions())
+                    .adminToken(settings.adminToken())
+                    .managementToken(settings.managementToken())
+                    .pullQueue(new ListOnlyWorkQueue<PullItem>())
+                    .trashQueue(new ListOnlyWorkQueue<TrashItem>())
+                    .metrics(metrics)
+                    .maxRequests(settings.maxRequests())
+                    .build();
+            logStartup(settings, mounts);
+            try {
+                server.start(settings.listenHost(), settings.listenPort());
+            } catch (RuntimeException e) {
+                server = null;
+                Throwable cause = e.getCause() == null ? e : e.getCause();
+                throw new StartupException("cannot listen on " + settings.listenAddress() + ": " + cause.getMessage());
+            }
+            log.info("listening on {} (port {})", settings.listenAddress(), server.port());
+            if (settings.trashEnabled() && settings.workerConcurrency().delete() > 0) {
+                trashEmptier = startTrashEmptier(store, settings.trashCheckInterval());
+            }
+            stopRequested.await();
+            log.info("stopping: no new connections; waiting up to {}s for requests in progress",
+                    DRAIN_TIMEOUT.toSeconds());
+            boolean drained = server.shutdown(DRAIN_TIMEOUT);
+            server = null;
+            if (!drained) {
+                log.warn("some requests were still in progress after {}s", DRAIN_TIMEOUT.toSeconds());
+            }
+            log.info("stopped");
+            return 0;
+        } finally {
+            if (server != null) {
+                server.shutdown(Duration.ofSeconds(1));
+            }
+            if (trashEmptier != null) {
+                trashEmptier.shutdownNow();
+            }
+            closeVolumes(store, mounts);
+            if (pidFile != null) {
+                pidFile.close();
+            }
+        }
+    }
+
+    /** Opens a volume and mounts it as {@code spec} says (package-private: tests build the same mounts). */
+    static Mount mount(VolumeSpec spec, VolumeContext context) throws StartupException {
+        Volume volume;
+        try {
+            volume = VolumeDriver.forName(spec.driver()).create(spec.parameters(), context);
+        } catch (IllegalArgumentException e) {
+            throw new StartupException(spec.label() + ": " + e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            throw new StartupException(spec.driver() + " volume " + spec.label() + ": cannot open (" + e + ")");
+        }
+        return new Mount(spec.uuid(), volume, spec.writable(), spec.allowTrash(), spec.replication(),
+                spec.storageClasses(), spec.priority());
+    }
+
+    private static void logStartup(ServerSettings settings, List<Mount> mounts) {
+        for (int i = 0; i < mounts.size(); i++) {
+            Mount mount = mounts.get(i);
+            VolumeSpec spec = settings.volumes().get(i);
+            log.info("volume {} {} {}: {}{}, replication {}, storage classes {}, priority {}, device {}",
+                    mount.uuid(), spec.driver(), spec.label(), mount.allowWrite() ? "writable" : "read-only",
+                    !mount.allowWrite() && mount.allowTrash() ? " (trash allowed)" : "", mount.replication(),
+                    String.join(",", new TreeSet<>(mount.storageClasses())), mount.priority(),
+                    mount.deviceId());
+        }
+        log.info(settings.trashEnabled()
+                ? "never-delete is false: blocks may be trashed (trash lifetime {})"
+                : "never-delete is true: DELETE requests and trash lists will not remove anything{}",
+                settings.trashEnabled() ? org.keepstore.core.GoDuration.format(settings.trashLifetime()) : "");
+        log.info("permission signatures: {}; admin token: {}; max-buffers {}, max-requests {}",
+                settings.enforcePermissions() ? "enforced" : "not enforced",
+                settings.adminToken() == null ? "not configured (admin endpoints refuse everyone)" : "configured",
+                settings.maxBuffers(), settings.maxRequests());
+    }
+
+    private static ScheduledExecutorService startTrashEmptier(KeepStore store, Duration interval) {
+        ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "trash-emptier");
+            t.setDaemon(true);
+            return t;
+        });
+        executor.scheduleWithFixedDelay(() -> {
+            try {
+                EmptyTrashResult result = store.emptyTrash();
+                log.info("emptied trash: deleted {} blocks ({} bytes), {} blocks remain in trash",
+                        result.deletedBlocks(), result.deletedBytes(), result.remainingBlocks());
+            } catch (IOException | RuntimeException e) {
+                log.warn("emptying trash failed: {}", e.toString());
+            }
+        }, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+        return executor;
+    }
+
+    private static void closeVolumes(KeepStore store, List<Mount> mounts) {
+        try {
+            if (store != null) {
+                store.close();
+                return;
+            }
+        } catch (IOException | RuntimeException e) {
+            log.warn("closing volumes: {}", e.toString());
+            return;
+        }
+        for (Mount mount : mounts) {
+            try {
+                mount.volume().close();
+            } catch (IOException | RuntimeException e) {
+                log.warn("closing volume {}: {}", mount.uuid(), e.toString());
+            }
+        }
+    }
+}

@@ -1,0 +1,185 @@
+package org.keepstore.server.http;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Objects;
+
+import io.undertow.Undertow;
+import io.undertow.UndertowOptions;
+import io.undertow.server.handlers.GracefulShutdownHandler;
+import org.keepstore.core.BlobSigner;
+import org.keepstore.core.KeepStore;
+import org.keepstore.core.worker.PullItem;
+import org.keepstore.core.worker.TrashItem;
+import org.keepstore.core.worker.WorkQueue;
+import org.xnio.Options;
+
+/**
+ * The Keep HTTP server: the protocol of SPEC §3 over Undertow, in front of one {@link KeepStore}.
+ * Holds no static state, so several servers can run in one JVM (the tests do).
+ *
+ * <pre>{@code
+ * KeepHttpServer server = KeepHttpServer.builder(store)
+ *         .signer(signer).adminToken(token).pullQueue(pulls).trashQueue(trash)
+ *         .build();
+ * server.start("127.0.0.1", 0);
+ * int port = server.port();
+ * }</pre>
+ */
+public final class KeepHttpServer implements AutoCloseable {
+
+    private final KeepHandler handler;
+    private final GracefulShutdownHandler shutdownHandler;
+    private final int workerThreads;
+    private Undertow undertow;
+
+    private KeepHttpServer(Builder b) {
+        this.handler = new KeepHandler(b.store, b.signer, b.enforcePermissions, b.adminToken, b.managementToken,
+                Objects.requireNonNull(b.pullQueue, "pullQueue"), Objects.requireNonNull(b.trashQueue, "trashQueue"),
+                b.metrics, b.maxRequests);
+        this.shutdownHandler = new GracefulShutdownHandler(handler);
+        // Every admitted request may block a worker thread (waiting for a buffer or a volume), so
+        // there is one per admitted request plus a few spare.
+        this.workerThreads = Math.min(b.maxRequests, 4096) + 8;
+    }
+
+    public static Builder builder(KeepStore store) {
+        return new Builder(store);
+    }
+
+    /** Binds and starts serving. {@code host} empty = every interface; {@code port} 0 = any free port. */
+    public synchronized void start(String host, int port) {
+        undertow = Undertow.builder()
+                .addHttpListener(port, host == null || host.isEmpty() ? "0.0.0.0" : host)
+                .setIoThreads(Math.max(2, Runtime.getRuntime().availableProcessors()))
+                .setWorkerThreads(workerThreads)
+                .setSocketOption(Options.TCP_NODELAY, true)
+                .setSocketOption(Options.REUSE_ADDRESSES, true)
+                .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
+                .setServerOption(UndertowOptions.ENABLE_HTTP2, false)
+                .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, 300_000)
+                // Block bodies are limited by the engine (413 at byte 64 MiB + 1); pull and trash
+                // lists from keep-balance can be larger than any block.
+                .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, Long.MAX_VALUE)
+                // CORS first, so even the 503s of a server draining for shutdown carry it.
+                .setHandler(exchange -> {
+                    Cors.addHeaders(exchange.getResponseHeaders());
+                    shutdownHandler.handleRequest(exchange);
+                })
+                .build();
+        undertow.start();
+    }
+
+    /** The port actually bound. */
+    public int port() {
+        return ((InetSocketAddress) undertow.getListenerInfo().get(0).getAddress()).getPort();
+    }
+
+    /** Requests being handled now (not counting health and metrics). */
+    public int requestsInFlight() {
+        return handler.requestsInFlight();
+    }
+
+    /**
+     * Stops taking new requests (they get 503), lets requests in progress finish for at most {@code drain},
+     * then stops.
+     *
+     * @return true if every request finished in time
+     */
+    public synchronized boolean shutdown(Duration drain) throws InterruptedException {
+        if (undertow == null) {
+            return true;
+        }
+        // New requests get 503 from here on (so load balancers and clients move on) while those in
+        // progress finish. Suspending the listener would be closer to "stop accepting", but
+        // Undertow's suspend also closes open connections, cutting requests in progress short.
+        shutdownHandler.shutdown();
+        boolean drained = shutdownHandler.awaitShutdown(Math.max(1, drain.toMillis()));
+        undertow.stop();
+        undertow = null;
+        handler.close();
+        return drained;
+    }
+
+    /** {@link #shutdown} with a 10-second drain. */
+    @Override
+    public void close() {
+        try {
+            shutdown(Duration.ofSeconds(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Collaborators and settings of a server. */
+    public static final class Builder {
+        private final KeepStore store;
+        private BlobSigner signer;
+        private boolean enforcePermissions;
+        private String adminToken;
+        private String managementToken;
+        private WorkQueue<PullItem> pullQueue;
+        private WorkQueue<TrashItem> trashQueue;
+        private ServerMetrics metrics = new ServerMetrics();
+        private int maxRequests;
+
+        private Builder(KeepStore store) {
+            this.store = Objects.requireNonNull(store, "store");
+        }
+
+        /** Signs PUT responses when the request has a token; verifies GET/HEAD when enforcing. */
+        public Builder signer(BlobSigner signer) {
+            this.signer = signer;
+            return this;
+        }
+
+        public Builder enforcePermissions(boolean enforce) {
+            this.enforcePermissions = enforce;
+            return this;
+        }
+
+        /** The data-manager token; null = admin endpoints refuse everyone. */
+        public Builder adminToken(String token) {
+            this.adminToken = token;
+            return this;
+        }
+
+        /** The token {@code /metrics} and {@code /_health/ping} require; null or empty = open to anyone. */
+        public Builder managementToken(String token) {
+            this.managementToken = token;
+            return this;
+        }
+
+        public Builder pullQueue(WorkQueue<PullItem> queue) {
+            this.pullQueue = queue;
+            return this;
+        }
+
+        public Builder trashQueue(WorkQueue<TrashItem> queue) {
+            this.trashQueue = queue;
+            return this;
+        }
+
+        /** The metrics the volumes report into (pass the same object to their {@code VolumeContext}). */
+        public Builder metrics(ServerMetrics metrics) {
+            this.metrics = Objects.requireNonNull(metrics);
+            return this;
+        }
+
+        /** Requests in progress before 503; 0 = 2 × the buffer pool size. */
+        public Builder maxRequests(int maxRequests) {
+            this.maxRequests = maxRequests;
+            return this;
+        }
+
+        public KeepHttpServer build() {
+            if (enforcePermissions && signer == null) {
+                throw new IllegalStateException("enforcing permissions needs a signer");
+            }
+            if (maxRequests <= 0) {
+                maxRequests = 2 * store.bufferPool().maxBuffers();
+            }
+            return new KeepHttpServer(this);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+package org.keepstore.server.http;
+
+import java.security.SecureRandom;
+import java.util.regex.Pattern;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One access-log line per request: method, path (signatures and tokens redacted), status, bytes
+ * in and out, duration and request id. Logged under {@code org.keepstore.server.access} so
+ * operators can route or silence it on its own.
+ */
+final class RequestLog {
+    private static final Logger log = LoggerFactory.getLogger("org.keepstore.server.access");
+
+    /** The MAC part of a {@code +A<sig>@<exp>} hint; the expiry stays, it helps debugging. */
+    private static final Pattern SIGNATURE = Pattern.compile("\\+A[^+@/?&]*");
+    private static final Pattern TOKEN_PARAMETER = Pattern.compile("(?i)(api_token=)[^&]*");
+    private static final char[] ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz".toCharArray();
+
+    private final SecureRandom random = new SecureRandom();
+
+    /** A fresh request id in the reference's style ({@code req-} + 20 base-36 chars). */
+    String newRequestId() {
+        char[] id = new char[20];
+        for (int i = 0; i < id.length; i++) {
+            id[i] = ID_ALPHABET[random.nextInt(ID_ALPHABET.length)];
+        }
+        return "req-" + new String(id);
+    }
+
+    /** The path and query with every signature and token replaced by a placeholder. */
+    static String redact(String path, String query) {
+        String shown = SIGNATURE.matcher(path).replaceAll("+A***");
+        if (query != null && !query.isEmpty()) {
+            shown += "?" + TOKEN_PARAMETER.matcher(SIGNATURE.matcher(query).replaceAll("+A***")).replaceAll("$1***");
+        }
+        return shown;
+    }
+
+    void log(String method, String path, String query, int status, long bytesIn, long bytesOut, long durationNanos,
+             String requestId) {
+        if (log.isInfoEnabled()) {
+            log.info("{} {} {} in={} out={} {}ms {}", method, redact(path, query), status, bytesIn, bytesOut,
+                    String.format("%.3f", durationNanos / 1e6), requestId);
+        }
+    }
+}
