@@ -2,7 +2,8 @@
 # Runs the end-to-end load driver (keep-bench's org.keepstore.bench.LoadDriver) against the real
 # server: builds the server jar and the benchmarks jar first when they are missing or older than
 # the sources, then starts the server on 127.0.0.1 with fresh volumes, measures, stops it, and
-# writes keep-bench/target/load-report.md and load-report.svg.
+# writes keep-bench/target/load-report.md and load-report.svg. The server is started through
+# the ./keepstore launcher, as operators start it (it sizes the heap from -max-buffers).
 #
 # Usage: scripts/bench.sh [--check] [--quick] [other LoadDriver options; --help lists them]
 # Extra Maven arguments (e.g. -o for offline) can be given in MVN_ARGS.
@@ -23,4 +24,4 @@ if stale "$server_jar" || stale "$bench_jar"; then
   mvn -B -q ${MVN_ARGS:-} -pl keep-server,keep-bench -am package -DskipTests
 fi
 
-exec java -cp "$bench_jar" org.keepstore.bench.LoadDriver --server-jar "$server_jar" "$@"
+exec java -cp "$bench_jar" org.keepstore.bench.LoadDriver "$@"

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -34,15 +35,17 @@ final class ServerProcess implements AutoCloseable {
     }
 
     /**
-     * Starts {@code command} (which must make the server listen on {@code port}) and waits until
-     * it answers HTTP on that port.
+     * Starts {@code command} (which must make the server listen on {@code port}; a launcher
+     * script must exec the JVM so that the process is the server) and waits until it answers
+     * HTTP on that port.
      */
-    static ServerProcess start(List<String> command, int port, Path log, Duration startupTimeout)
-            throws IOException, InterruptedException {
+    static ServerProcess start(List<String> command, Map<String, String> environment, int port, Path log,
+                               Duration startupTimeout) throws IOException, InterruptedException {
         Files.createDirectories(log.getParent());
         ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile());
+        builder.environment().putAll(environment);
         Process process = builder.start();
         ServerProcess server = new ServerProcess(process, port, log);
         try {

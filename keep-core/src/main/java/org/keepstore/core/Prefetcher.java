@@ -16,8 +16,13 @@ import java.util.concurrent.FutureTask;
  * returns once the helper no longer touches either.
  */
 final class Prefetcher {
-    /** The helper reads at most this much per step, so that a stop is noticed soon. */
-    private static final int STEP = 1 << 20;
+    /**
+     * The helper reads at most this much per step, so that a stop is noticed soon, and so that
+     * a volume reading into our heap buffer through the JDK's temporary direct buffers gets one
+     * it may cache (the launcher caps their cache at 256 KiB with jdk.nio.maxCachedBufferSize;
+     * a larger read would allocate and free a direct buffer every time).
+     */
+    private static final int STEP = 256 << 10;
 
     private final InputStream in;
     private final byte[] buffer;

@@ -67,8 +67,12 @@ public final class DirectoryVolume implements Volume {
     static final Duration FULL_MARKER_LIFETIME = Duration.ofHours(1);
     static final String FULL_MARKER = "full";
 
-    /** Reads and writes go through the JDK's per-thread direct buffers; keep those small. */
-    private static final int MAX_IO_CHUNK = 1 << 20;
+    /**
+     * Reads and writes go through the JDK's per-thread temporary direct buffers; keep those
+     * small, and within what the launcher lets the JDK cache (jdk.nio.maxCachedBufferSize=256 KiB),
+     * so they are reused rather than allocated and freed on every call.
+     */
+    private static final int MAX_IO_CHUNK = 256 << 10;
 
     private static final Pattern BLOCK_DIR = Pattern.compile("[0-9a-f]{3}");
     private static final Pattern BLOCK_FILE = Pattern.compile("[0-9a-f]{32}");
