@@ -143,9 +143,10 @@ public final class Main {
                     .maxRequests(settings.maxRequests())
                     .build();
             logStartup(settings, mounts);
+            HeapCheck.warningForThisJvm(settings.maxBuffers()).ifPresent(log::warn);
             try {
                 server.start(settings.listenHost(), settings.listenPort());
-            } catch (RuntimeException e) {
+            } catch (IOException | RuntimeException e) {
                 server = null;
                 Throwable cause = e.getCause() == null ? e : e.getCause();
                 throw new StartupException("cannot listen on " + settings.listenAddress() + ": " + cause.getMessage());
@@ -155,7 +156,7 @@ public final class Main {
                 trashEmptier = startTrashEmptier(store, settings.trashCheckInterval());
             }
             stopRequested.await();
-            log.info("stopping: no new connections; waiting up to {}s for requests in progress",
+            log.info("stopping: new requests get 503; waiting up to {}s for requests in progress",
                     DRAIN_TIMEOUT.toSeconds());
             boolean drained = server.shutdown(DRAIN_TIMEOUT);
             server = null;

@@ -47,6 +47,14 @@ abstract class KeepProtocolContract {
      */
     abstract int corruptStoredCopies(String hash, byte[] corrupted) throws Exception;
 
+    /**
+     * How long to wait for a new mtime to differ from the last. Directory and memory volumes keep
+     * nanoseconds; volumes whose service stamps mtimes in whole seconds (S3, Azure) override this.
+     */
+    Duration mtimeStep() {
+        return Duration.ofMillis(20);
+    }
+
     static String bearer(String token) {
         return "Bearer " + token;
     }
@@ -162,6 +170,19 @@ abstract class KeepProtocolContract {
             // The connection stays usable (keep-alive).
             TestHttp.write(out, "GET /_health/ping HTTP/1.1\r\nHost: test\r\n\r\n");
             assertEquals(200, TestHttp.readResponse(in).status());
+        }
+    }
+
+    @Test
+    void rejectingAPutThatAwaits100ContinueClosesTheConnection() throws Exception {
+        try (Socket s = http().socket()) {
+            TestHttp.write(s.getOutputStream(), "PUT /not-a-locator HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n"
+                    + "Expect: 100-continue\r\n\r\n");
+            TestHttp.Response r = TestHttp.readResponse(s.getInputStream());
+            assertEquals(400, r.status());
+            // The body was never invited, so the connection cannot be reused: the server says so.
+            assertEquals("close", r.header("Connection"));
+            assertEquals(-1, s.getInputStream().read());
         }
     }
 
@@ -471,7 +492,7 @@ abstract class KeepProtocolContract {
         String locator = store(data);
         String plain = Locator.parse(locator).withoutSignature().toString();
         long before = indexMtime(Locator.parse(plain).hash());
-        Thread.sleep(20);
+        Thread.sleep(mtimeStep().toMillis());
         assertEquals(200, http().send("TOUCH", "/" + plain, null, "Authorization", bearer(ADMIN_TOKEN)).status());
         assertTrue(indexMtime(Locator.parse(plain).hash()) > before, "TOUCH moves the mtime forward");
         // Younger than the signature TTL: DELETE succeeds but leaves the block in place.
