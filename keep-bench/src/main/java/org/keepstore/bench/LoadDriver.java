@@ -344,9 +344,9 @@ public final class LoadDriver {
                     if (rssRound) {
                         server.resetPeakRss();
                     }
-                    Measured put = largeRounds(server, streams, blocks, connections, pool, stored, true, blockSize);
+                    Measured put = largeRounds(server, streams, blocks, connections, pool, stored, true, false, blockSize);
                     long putPeakRss = server.peakRssBytes();
-                    Measured get = largeRounds(server, streams, blocks, connections, pool, stored, false, blockSize);
+                    Measured get = largeRounds(server, streams, blocks, connections, pool, stored, false, false, blockSize);
                     putBy.put(streams, put.samples());
                     getBy.put(streams, get.samples());
                     putSeries.add(scale(put.samples(), 1e-6));
@@ -356,8 +356,15 @@ public final class LoadDriver {
                     if (streams == 2) {
                         rows.add(scalingRow("PUT: 2 streams ÷ 1 stream", putBy.get(2), putBy.get(1)));
                     }
-                    rows.add(rateRow("GET " + options.blockMiB() + " MiB, " + streams + " stream" + (streams > 1 ? "s" : ""),
-                            get, streams == 1 ? GOAL_GET_ONE_STREAM : Double.NaN));
+                    rows.add(rateRow("GET " + options.blockMiB() + " MiB, " + streams + " stream" + (streams > 1 ? "s" : "")
+                            + (streams == 1 ? ", block just PUT" : ""), get, streams == 1 ? GOAL_GET_ONE_STREAM : Double.NaN));
+                    if (streams == 1) {
+                        // The same block again and again: served from the page cache, which
+                        // separates the server's own speed from the disk's.
+                        Measured cached = largeRounds(server, 1, blocks, connections, pool, stored, false, true, blockSize);
+                        rows.add(rateRow("GET " + options.blockMiB() + " MiB, 1 stream, same block again (page cache)",
+                                cached, Double.NaN));
+                    }
                     if (streams == 2) {
                         rows.add(scalingRow("GET: 2 streams ÷ 1 stream", getBy.get(2), getBy.get(1)));
                     }
@@ -391,8 +398,14 @@ public final class LoadDriver {
     private record Measured(Samples samples, double serverCores, double driverCores) {
     }
 
+    /**
+     * Warm-up and measured rounds of {@code streams} concurrent PUTs (fresh blocks) or GETs
+     * (blocks stored most recently, a different one per stream and round; with
+     * {@code sameBlock} the most recent one every time).
+     */
     private Measured largeRounds(ServerProcess server, int streams, RandomBlock[] blocks, HttpConnection[] connections,
-                                 ExecutorService pool, List<String> stored, boolean put, int blockSize)
+                                 ExecutorService pool, List<String> stored, boolean put, boolean sameBlock,
+                                 int blockSize)
             throws Exception {
         int warmups = streams == 8 ? Math.min(1, options.largeWarmups()) : options.largeWarmups();
         double[] rates = new double[options.largeRepeats()];
@@ -418,7 +431,8 @@ public final class LoadDriver {
                         stored.add(block.hash());
                     }
                 } else {
-                    String hash = stored.get(Math.floorMod(stored.size() - 1 - s - (round + warmups) * streams, stored.size()));
+                    String hash = sameBlock ? stored.get(stored.size() - 1)
+                            : stored.get(Math.floorMod(stored.size() - 1 - s - (round + warmups) * streams, stored.size()));
                     // Warm-up rounds also check the content; measured rounds only count bytes, so
                     // that the driver's own hashing does not compete with the server.
                     MessageDigest check = round < 0 ? Md5Baseline.newMd5() : null;
