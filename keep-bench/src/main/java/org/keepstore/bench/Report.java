@@ -105,7 +105,8 @@ final class Report {
             double value = top * i / 5;
             double y = y0 + h - h * i / 5.0;
             svg.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n", x0, x0 + w, y, y));
-            svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", x0 - 5, y + 4, number(value)));
+            svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", x0 - 5, y + 4,
+                    i == 0 ? "0" : number(value)));
         }
         for (int i = 0; i < levels.length; i++) {
             double x = xOf(x0, w, i, levels.length);
