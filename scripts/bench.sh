@@ -15,8 +15,8 @@ bench_jar=keep-bench/target/benchmarks.jar
 
 stale() {
   [ ! -f "$1" ] && return 0
-  [ -n "$(find pom.xml keep-core keep-volumes keep-server keep-bench \
-            -path '*/target' -prune -o -type f -newer "$1" -print -quit)" ]
+  # Only what goes into the jars counts: the POMs and the modules' sources.
+  [ -n "$(find pom.xml keep-*/pom.xml keep-*/src -type f -newer "$1" -print -quit)" ]
 }
 
 if stale "$server_jar" || stale "$bench_jar"; then
