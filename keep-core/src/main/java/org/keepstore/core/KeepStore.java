@@ -707,8 +707,10 @@ public final class KeepStore implements AutoCloseable {
     }
 
     /**
-     * Reads one mount's copy into {@code buffer}, delivering it to {@code sink} (if not null)
-     * one chunk behind the reading and hashing.
+     * Reads one mount's copy into a buffer from {@code buffers}, delivering it to {@code sink}
+     * (if not null) one chunk behind the hashing. A copy of more than one chunk is read ahead
+     * by a {@link Prefetcher} and delivered by a {@link ChunkSender}, so reading, hashing and
+     * sending overlap; the final chunk still goes out only after the whole digest matched.
      *
      * @throws BlockNotFoundException the mount does not have the block
      * @throws UndeliveredCopy        the copy is corrupt or failed before anything was delivered
