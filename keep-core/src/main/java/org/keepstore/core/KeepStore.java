@@ -45,6 +45,13 @@ public final class KeepStore implements AutoCloseable {
 
     /** Reads are hashed and delivered in chunks of this size. */
     static final int READ_CHUNK = 1 << 20;
+    /**
+     * Bodies up to this size are received into an array of their own rather than a pool buffer,
+     * and are hashed without a helper thread (handing over would cost more than it saves).
+     */
+    static final int SMALL_BLOCK = 64 << 10;
+    /** How much of a body arrives between two wake-ups of the hashing helper. */
+    private static final int DIGEST_STEP = 256 << 10;
     /** Scratch size for comparing a stored copy with data being written. */
     private static final int COMPARE_CHUNK = 64 << 10;
     /** A UUID of this length starts with {@code zzzzz-nyw5e-}, which rendezvous ignores. */
@@ -93,6 +100,11 @@ public final class KeepStore implements AutoCloseable {
     /** Runs the extra writes when a block goes to several mounts at once. */
     private final ExecutorService writers;
     /**
+     * Hashes large bodies while they are received and delivers large reads while the next chunk
+     * is read and hashed. At most one helper per pool buffer is busy at a time.
+     */
+    private final ExecutorService helpers;
+    /**
      * "mountUuid/hash" of copies recently found corrupt. Reads try those mounts last, so a
      * large block whose first copy is corrupt (detected only after part of it was sent) can
      * be served whole from another mount on the client's retry. Bounded; a write of the block
@@ -128,6 +140,12 @@ public final class KeepStore implements AutoCloseable {
             return t;
         };
         this.writers = Executors.newCachedThreadPool(threads);
+        AtomicInteger helperNumber = new AtomicInteger();
+        this.helpers = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "keepstore-stream-" + helperNumber.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /** The mounts, in configuration order. */
@@ -237,33 +255,59 @@ public final class KeepStore implements AutoCloseable {
         storageClasses = classesToSatisfy(storageClasses, null);
         // Refuse an unsatisfiable class before waiting for a buffer and reading the body.
         requireClassesOffered(hash, storageClasses, mounts.stream().filter(Mount::allowWrite).toList());
+        if (contentLength >= 0 && contentLength <= SMALL_BLOCK) {
+            // A small body gets an array of its own size: a 64 MiB pool buffer per 1 KiB PUT
+            // would make small writes queue for buffers they barely use. Their memory is bounded
+            // by the number of requests in flight.
+            byte[] buffer = new byte[(int) contentLength];
+            MessageDigest md5 = md5();
+            int length = readBody(body, contentLength, buffer, null);
+            md5.update(buffer, 0, length);
+            checkDigest(hash, md5.digest());
+            return store(hash, ByteBuffer.wrap(buffer, 0, length), storageClasses, null);
+        }
         try (BufferPool.Lease lease = pool.acquire()) {
             byte[] buffer = lease.array();
-            MessageDigest md5 = md5();
-            int length = readBody(body, contentLength, buffer, md5);
-            if (!HexFormat.of().formatHex(md5.digest()).equals(hash)) {
-                throw KeepException.badRequest(HASH_MISMATCH);
+            // The helper thread hashes what has arrived while the next bytes are received.
+            TrailingDigest digest = new TrailingDigest(buffer, md5(), helpers);
+            int length;
+            try {
+                length = readBody(body, contentLength, buffer, digest);
+            } catch (IOException | RuntimeException e) {
+                digest.cancel();
+                throw e;
             }
+            checkDigest(hash, digest.digest(length));
             return store(hash, ByteBuffer.wrap(buffer, 0, length), storageClasses, null);
         }
     }
 
+    private static void checkDigest(String hash, byte[] digest) throws KeepException {
+        if (!HexFormat.of().formatHex(digest).equals(hash)) {
+            throw KeepException.badRequest(HASH_MISMATCH);
+        }
+    }
+
     /**
-     * Reads the body straight into {@code buffer}, hashing as it goes. Never reads more than
-     * one byte past {@link Locator#MAX_BLOCK_SIZE} (to notice it is too large) or past a
-     * declared length (to notice it is too long).
+     * Reads the body straight into {@code buffer}, telling {@code digest} (if not null) how far
+     * it got. Never reads more than one byte past {@link Locator#MAX_BLOCK_SIZE} (to notice it
+     * is too large) or past a declared length (to notice it is too long).
      */
-    private static int readBody(InputStream body, long contentLength, byte[] buffer, MessageDigest md5)
+    private static int readBody(InputStream body, long contentLength, byte[] buffer, TrailingDigest digest)
             throws IOException {
         int limit = contentLength >= 0 ? (int) contentLength : Locator.MAX_BLOCK_SIZE;
         int length = 0;
+        int announced = 0;
         while (length < limit) {
             int n = body.read(buffer, length, limit - length);
             if (n < 0) {
                 break;
             }
-            md5.update(buffer, length, n);
             length += n;
+            if (digest != null && length - announced >= DIGEST_STEP) {
+                digest.advance(length);
+                announced = length;
+            }
         }
         if (contentLength >= 0 && length < contentLength) {
             throw KeepException.badRequest(LENGTH_MISMATCH);
@@ -599,12 +643,12 @@ public final class KeepStore implements AutoCloseable {
 
     private long readVerified(String hash, BlockSink sink) throws IOException, InterruptedException {
         requireHash(hash);
-        try (BufferPool.Lease lease = pool.acquire()) {
+        try (ReadBuffers buffers = new ReadBuffers()) {
             boolean corruptSeen = false;
             IOException firstError = null;
             for (Mount m : readOrder(hash)) {
                 try {
-                    return readCopy(m, hash, lease.array(), sink);
+                    return readCopy(m, hash, buffers, sink);
                 } catch (BlockNotFoundException e) {
                     // try the next mount
                 } catch (ChecksumException e) {
@@ -663,8 +707,10 @@ public final class KeepStore implements AutoCloseable {
     }
 
     /**
-     * Reads one mount's copy into {@code buffer}, delivering it to {@code sink} (if not null)
-     * one chunk behind the reading and hashing.
+     * Reads one mount's copy into a buffer from {@code buffers}, delivering it to {@code sink}
+     * (if not null) one chunk behind the hashing. A copy of more than one chunk is read ahead
+     * by a {@link Prefetcher} and delivered by a {@link ChunkSender}, so reading, hashing and
+     * sending overlap; the final chunk still goes out only after the whole digest matched.
      *
      * @throws BlockNotFoundException the mount does not have the block
      * @throws UndeliveredCopy        the copy is corrupt or failed before anything was delivered
@@ -672,16 +718,19 @@ public final class KeepStore implements AutoCloseable {
      * @throws KeepException          after delivery began: {@link ChecksumException} or the
      *                                read error
      */
-    private long readCopy(Mount m, String hash, byte[] buffer, BlockSink sink) throws IOException {
-        StoredBlock block;
-        try {
-            block = m.volume().open(hash);
-        } catch (BlockNotFoundException e) {
-            throw e;
-        } catch (IOException | RuntimeException e) {
-            throw new UndeliveredCopy(e, false);
+    private long readCopy(Mount m, String hash, ReadBuffers buffers, BlockSink sink)
+            throws IOException, InterruptedException {
+        StoredBlock block = openCopy(m, hash);
+        if (block.size() > SMALL_BLOCK && !buffers.hasPoolBuffer()) {
+            // Wait for a pool buffer without holding the copy open, so that a reader waiting for
+            // memory never keeps a serialized volume busy.
+            closeQuietly(block, m, hash);
+            buffers.takePoolBuffer();
+            block = openCopy(m, hash);
         }
-        Delivery delivery = new Delivery(sink);
+        byte[] buffer = buffers.forSize(block.size());
+        Delivery delivery = new Delivery(sink, block.size() > READ_CHUNK ? helpers : null);
+        Prefetcher prefetcher = null;
         try {
             long storedSize = block.size();
             if (storedSize < 0 || storedSize > Locator.MAX_BLOCK_SIZE) {
@@ -690,12 +739,19 @@ public final class KeepStore implements AutoCloseable {
             int size = (int) storedSize;
             MessageDigest md5 = md5();
             InputStream in = block.stream();
+            if (size > READ_CHUNK) {
+                // A helper reads ahead while this thread hashes (see Prefetcher).
+                prefetcher = new Prefetcher(in, buffer, size, helpers);
+            }
             int pendingStart = 0;
             int pendingLength = 0;
             int position = 0;
             while (position < size) {
                 int length = Math.min(READ_CHUNK, size - position);
-                if (!readFully(in, buffer, position, length)) {
+                boolean complete = prefetcher != null
+                        ? prefetcher.awaitFilled(position + length)
+                        : readFully(in, buffer, position, length);
+                if (!complete) {
                     throw delivery.corruptCopy(hash, "copy is shorter than its stored size " + size);
                 }
                 md5.update(buffer, position, length);
@@ -710,6 +766,7 @@ public final class KeepStore implements AutoCloseable {
             }
             delivery.send(size, buffer, pendingStart, pendingLength);
             delivery.begin(size); // for the empty block, which has no chunk
+            delivery.finish();
             return size;
         } catch (UndeliveredCopy | SinkFailure e) {
             throw e;
@@ -730,17 +787,91 @@ public final class KeepStore implements AutoCloseable {
             }
             throw asKeepException(e);
         } finally {
+            if (prefetcher != null) {
+                prefetcher.stop();
+            }
+            delivery.finishQuietly();
             closeQuietly(block, m, hash);
         }
     }
 
-    /** Hands chunks to a sink (or nowhere, for verify), remembering whether anything went out. */
+    private static StoredBlock openCopy(Mount m, String hash) throws IOException {
+        try {
+            return m.volume().open(hash);
+        } catch (BlockNotFoundException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new UndeliveredCopy(e, false);
+        }
+    }
+
+    /**
+     * The buffer of one read: a pool buffer for a large block (taken once, kept while mounts are
+     * tried), an array of its own for a small one (so small reads never queue for 64 MiB
+     * buffers; their memory is bounded by the requests in flight).
+     */
+    private final class ReadBuffers implements AutoCloseable {
+        private BufferPool.Lease lease;
+
+        boolean hasPoolBuffer() {
+            return lease != null;
+        }
+
+        void takePoolBuffer() throws InterruptedException {
+            lease = pool.acquire();
+        }
+
+        /** A buffer for a copy of {@code size} bytes (a corrupt size gets any; it is rejected later). */
+        byte[] forSize(long size) throws InterruptedException {
+            if (size >= 0 && size <= SMALL_BLOCK) {
+                return new byte[(int) size];
+            }
+            if (lease == null) {
+                takePoolBuffer();
+            }
+            return lease.array();
+        }
+
+        @Override
+        public void close() {
+            if (lease != null) {
+                lease.close();
+            }
+        }
+    }
+
+    /**
+     * Hands chunks to a sink (or nowhere, for verify), remembering whether anything went out.
+     * For a block of several chunks the sink is fed by a {@link ChunkSender}, so sending a
+     * chunk overlaps with reading and hashing the next.
+     */
     private static final class Delivery {
         private final BlockSink sink;
+        private final ChunkSender sender;
         boolean started;
 
-        Delivery(BlockSink sink) {
+        /** @param pipeline where the sending helper runs, or null to send on the calling thread */
+        Delivery(BlockSink sink, ExecutorService pipeline) {
             this.sink = sink;
+            this.sender = sink != null && pipeline != null ? new ChunkSender(sink, pipeline) : null;
+        }
+
+        /** Waits until every chunk reached the sink. */
+        void finish() throws SinkFailure {
+            if (sender != null) {
+                try {
+                    sender.finish();
+                } catch (IOException | RuntimeException e) {
+                    throw new SinkFailure(e);
+                }
+            }
+        }
+
+        /** After an error: waits until what was handed over reached the sink, ignoring its failures. */
+        void finishQuietly() {
+            if (sender != null) {
+                sender.finishQuietly();
+            }
         }
 
         void begin(long size) throws SinkFailure {
@@ -760,7 +891,12 @@ public final class KeepStore implements AutoCloseable {
             }
             begin(size);
             try {
-                sink.write(ByteBuffer.wrap(buffer, offset, length));
+                ByteBuffer chunk = ByteBuffer.wrap(buffer, offset, length);
+                if (sender != null) {
+                    sender.send(chunk);
+                } else {
+                    sink.write(chunk);
+                }
             } catch (IOException | RuntimeException e) {
                 throw new SinkFailure(e);
             }
@@ -1062,6 +1198,7 @@ public final class KeepStore implements AutoCloseable {
     @Override
     public void close() throws IOException {
         writers.shutdown();
+        helpers.shutdown();
         IOException firstError = null;
         for (Mount m : mounts) {
             try {

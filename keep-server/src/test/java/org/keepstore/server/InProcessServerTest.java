@@ -197,11 +197,13 @@ class InProcessServerTest extends KeepProtocolContract {
     @Test
     void aGetWaitingForABufferGivesUpWhenItsClientLeaves() throws Exception {
         TestHttp other = startServer("waiting", Clock.systemUTC(), true, ADMIN_TOKEN, 1, 8, 1);
-        byte[] stored = "waiting for a buffer".getBytes();
+        // Larger than the engine's small-block limit: blocks up to 64 KiB are read without a pool
+        // buffer, so only a larger one waits for the buffer the PUT below holds.
+        byte[] stored = TestHttp.randomBlock(70_000, 6);
         TestHttp.Response put = other.put("/" + TestHttp.md5(stored), stored, "Authorization", bearer(USER_TOKEN));
         assertEquals(200, put.status());
         String signed = put.text().trim();
-        byte[] data = TestHttp.randomBlock(1000, 7);
+        byte[] data = TestHttp.randomBlock(70_000, 7); // a PUT this large holds a pool buffer
         try (Socket holder = other.socket()) {
             // This PUT takes the only buffer and keeps it while its body is incomplete.
             TestHttp.write(holder.getOutputStream(), "PUT /" + TestHttp.md5(data) + " HTTP/1.1\r\nHost: t\r\n"
@@ -224,10 +226,10 @@ class InProcessServerTest extends KeepProtocolContract {
     @Test
     void aPipelinedRequestBehindAWaitingGetIsServedIntact() throws Exception {
         TestHttp other = startServer("pipelined", Clock.systemUTC(), true, ADMIN_TOKEN, 1, 8, 1);
-        byte[] stored = TestHttp.randomBlock(5000, 8);
+        byte[] stored = TestHttp.randomBlock(70_000, 8); // large enough to wait for a pool buffer
         TestHttp.Response put = other.put("/" + TestHttp.md5(stored), stored, "Authorization", bearer(USER_TOKEN));
         String signed = put.text().trim();
-        byte[] data = TestHttp.randomBlock(1000, 9);
+        byte[] data = TestHttp.randomBlock(70_000, 9); // a PUT this large holds a pool buffer
         try (Socket holder = other.socket(); Socket client = other.socket()) {
             TestHttp.write(holder.getOutputStream(), "PUT /" + TestHttp.md5(data) + " HTTP/1.1\r\nHost: t\r\n"
                     + "Content-Length: " + data.length + "\r\n\r\n");

@@ -581,7 +581,11 @@ final class KeepHandler implements HttpHandler {
                 ex.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/octet-stream");
                 return;
             }
-            StreamingSink sink = new StreamingSink(ex);
+            // The watch ends before the first response byte: once the response can be complete,
+            // the client may send its next request, and a probe would take that request's first
+            // byte (a race seen as "ET /..." 400s under load). From then on a client that left
+            // shows up as a failed write instead.
+            StreamingSink sink = new StreamingSink(ex, () -> disconnectWatcher.unwatch(watch));
             try {
                 store.read(locator.hash(), sink);
             } catch (IOException | RuntimeException e) {
@@ -601,16 +605,19 @@ final class KeepHandler implements HttpHandler {
     /** Streams a block into the response; Content-Length comes from {@link #begin}. */
     private static final class StreamingSink implements BlockSink {
         private final HttpServerExchange ex;
+        private final Runnable beforeFirstByte;
         private OutputStream out;
         private byte[] copyBuffer;
         boolean begun;
 
-        StreamingSink(HttpServerExchange ex) {
+        StreamingSink(HttpServerExchange ex, Runnable beforeFirstByte) {
             this.ex = ex;
+            this.beforeFirstByte = beforeFirstByte;
         }
 
         @Override
         public void begin(long size) {
+            beforeFirstByte.run();
             begun = true;
             ex.setStatusCode(200);
             ex.getResponseHeaders().put(Headers.CONTENT_LENGTH, size);

@@ -20,4 +20,13 @@ class RequestLogTest {
         String id = new RequestLog().newRequestId();
         assertTrue(id.matches("req-[0-9a-z]{20}"), id);
     }
+
+    @Test
+    void durationsHaveThreeDecimals() {
+        assertEquals("0.000", RequestLog.milliseconds(0));
+        assertEquals("0.007", RequestLog.milliseconds(7_000));
+        assertEquals("0.042", RequestLog.milliseconds(41_600));
+        assertEquals("12.345", RequestLog.milliseconds(12_345_000));
+        assertEquals("1500.000", RequestLog.milliseconds(1_500_000_000L));
+    }
 }

@@ -67,8 +67,12 @@ public final class DirectoryVolume implements Volume {
     static final Duration FULL_MARKER_LIFETIME = Duration.ofHours(1);
     static final String FULL_MARKER = "full";
 
-    /** Reads and writes go through the JDK's per-thread direct buffers; keep those small. */
-    private static final int MAX_IO_CHUNK = 1 << 20;
+    /**
+     * Reads and writes go through the JDK's per-thread temporary direct buffers; keep those
+     * small, and within what the launcher lets the JDK cache (jdk.nio.maxCachedBufferSize=256 KiB),
+     * so they are reused rather than allocated and freed on every call.
+     */
+    private static final int MAX_IO_CHUNK = 256 << 10;
 
     private static final Pattern BLOCK_DIR = Pattern.compile("[0-9a-f]{3}");
     private static final Pattern BLOCK_FILE = Pattern.compile("[0-9a-f]{32}");
@@ -82,6 +86,8 @@ public final class DirectoryVolume implements Volume {
     private final String deviceId;
     /** One I/O at a time when {@code Serialize} is set; null otherwise. Fair, so no op starves. */
     private final Semaphore serializer;
+    /** Writes large blocks past the page cache (see {@link DirectWriter} for why). */
+    private final DirectWriter directWriter;
 
     /** A volume over {@code root} with I/O in parallel. */
     public DirectoryVolume(Path root, VolumeContext context) throws IOException {
@@ -107,6 +113,7 @@ public final class DirectoryVolume implements Volume {
         this.context = context;
         this.serializer = serialize ? new Semaphore(1, true) : null;
         this.deviceId = DeviceIds.forDirectory(root);
+        this.directWriter = new DirectWriter(root);
         removeLeftoverTempFiles();
     }
 
@@ -241,19 +248,16 @@ public final class DirectoryVolume implements Volume {
             // Same name pattern as the reference server ("tmp" + hash + random digits), so either
             // server recognizes the other's leftovers.
             temp = Files.createTempFile(dir, "tmp" + hash, "");
-            long written = 0;
-            try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-                ByteBuffer src = data.duplicate();
-                while (src.hasRemaining()) {
-                    // Slices keep the JDK's temporary direct buffer at MAX_IO_CHUNK, not 64 MiB.
-                    ByteBuffer chunk = src.slice(src.position(), Math.min(src.remaining(), MAX_IO_CHUNK));
-                    while (chunk.hasRemaining()) {
-                        written += out.write(chunk);
-                    }
-                    src.position(src.position() + chunk.limit());
+            long written = -1;
+            if (data.remaining() >= DirectWriter.MIN_DIRECT_SIZE && directWriter.isAvailable()) {
+                written = writeDirect(temp, data);
+            }
+            if (written < 0) {
+                try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+                    written = writeBuffered(out, data);
+                    setMtime(temp, now());
+                    out.force(true);
                 }
-                setMtime(temp, now());
-                out.force(true);
             }
             Files.move(temp, blockPath(hash), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             temp = null;
@@ -276,6 +280,52 @@ public final class DirectoryVolume implements Volume {
             }
             release();
         }
+    }
+
+    /**
+     * Writes and fsyncs {@code temp} with direct I/O.
+     *
+     * @return the bytes written, or -1 if this filesystem refuses direct I/O (then nothing is
+     *         written and later writes go buffered)
+     */
+    private long writeDirect(Path temp, ByteBuffer data) throws IOException {
+        FileChannel out;
+        try {
+            out = directWriter.open(temp);
+        } catch (IOException | UnsupportedOperationException e) {
+            log.info("{}: direct I/O unavailable ({}); writing through the page cache", this, e.toString());
+            directWriter.markUnavailable();
+            return -1;
+        }
+        try (out) {
+            long written;
+            try {
+                written = directWriter.write(out, data);
+            } catch (DirectWriter.Refused e) {
+                // The filesystem opened the file but cannot do direct I/O after all.
+                log.info("{}: direct I/O refused ({}); writing through the page cache", this, e.toString());
+                directWriter.markUnavailable();
+                out.truncate(0);
+                return -1;
+            }
+            setMtime(temp, now());
+            out.force(true);
+            return written;
+        }
+    }
+
+    private static long writeBuffered(FileChannel out, ByteBuffer data) throws IOException {
+        long written = 0;
+        ByteBuffer src = data.duplicate();
+        while (src.hasRemaining()) {
+            // Slices keep the JDK's temporary direct buffer at MAX_IO_CHUNK, not 64 MiB.
+            ByteBuffer chunk = src.slice(src.position(), Math.min(src.remaining(), MAX_IO_CHUNK));
+            while (chunk.hasRemaining()) {
+                written += out.write(chunk);
+            }
+            src.position(src.position() + chunk.limit());
+        }
+        return written;
     }
 
     // ---- mtime ----

@@ -1,0 +1,122 @@
+package org.keepstore.core;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.FutureTask;
+
+/**
+ * Reads a stored copy into a buffer on a helper thread, ahead of the caller that hashes it, so
+ * that waiting for the disk (and the kernel's copy) overlaps with hashing: with the sending
+ * done by a {@link ChunkSender}, a large read becomes a three-stage pipeline paced by the MD5
+ * alone.
+ *
+ * <p>The caller must call {@link #stop} before the buffer is reused or the stream closed; it
+ * returns once the helper no longer touches either.
+ */
+final class Prefetcher {
+    /**
+     * The helper reads at most this much per step, so that a stop is noticed soon, and so that
+     * a volume reading into our heap buffer through the JDK's temporary direct buffers gets one
+     * it may cache (the launcher caps their cache at 256 KiB with jdk.nio.maxCachedBufferSize;
+     * a larger read would allocate and free a direct buffer every time).
+     */
+    private static final int STEP = 256 << 10;
+
+    private final InputStream in;
+    private final byte[] buffer;
+    private final int size;
+    private final FutureTask<Void> task;
+    /** Bytes read so far; guarded by this. */
+    private int filled;
+    /** The stream ended or failed, or the helper was stopped; guarded by this. */
+    private boolean done;
+    /** The read error, if any; guarded by this. */
+    private IOException error;
+    /** Stop reading; guarded by this. */
+    private boolean stopped;
+
+    Prefetcher(InputStream in, byte[] buffer, int size, Executor executor) {
+        this.in = in;
+        this.buffer = buffer;
+        this.size = size;
+        this.task = new FutureTask<>(this::readAhead, null);
+        executor.execute(task);
+    }
+
+    /**
+     * Waits until bytes {@code [0, end)} are in the buffer.
+     *
+     * @return false if the stream ended before {@code end}
+     * @throws IOException the error that stopped the reading before {@code end}
+     */
+    synchronized boolean awaitFilled(int end) throws IOException, InterruptedException {
+        while (filled < end && !done) {
+            wait();
+        }
+        if (filled >= end) {
+            return true;
+        }
+        if (error != null) {
+            throw error;
+        }
+        return false;
+    }
+
+    /** Stops the helper and waits until it no longer reads the stream or writes the buffer. */
+    void stop() {
+        synchronized (this) {
+            stopped = true;
+        }
+        boolean interrupted = false;
+        while (true) {
+            try {
+                task.get();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (ExecutionException e) {
+                break; // readAhead records its failures itself; a RuntimeException ends it too
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void readAhead() {
+        int position = 0;
+        try {
+            while (position < size) {
+                synchronized (this) {
+                    if (stopped) {
+                        break;
+                    }
+                }
+                int n = in.read(buffer, position, Math.min(STEP, size - position));
+                if (n < 0) {
+                    break;
+                }
+                position += n;
+                synchronized (this) {
+                    filled = position;
+                    notifyAll();
+                }
+            }
+        } catch (IOException e) {
+            synchronized (this) {
+                error = e;
+            }
+        } catch (RuntimeException e) {
+            synchronized (this) {
+                error = new IOException("reading the stored copy failed", e);
+            }
+        } finally {
+            synchronized (this) {
+                done = true;
+                notifyAll();
+            }
+        }
+    }
+}
