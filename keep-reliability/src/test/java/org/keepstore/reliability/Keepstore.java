@@ -1,0 +1,157 @@
+package org.keepstore.reliability;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * One keepstore server process started from the shaded jar, the way an operator runs it, with its
+ * output in files. Always {@link #close() closed} by the test that started it, which kills it if
+ * it is still running.
+ */
+final class Keepstore implements AutoCloseable {
+    final Process process;
+    final int port;
+    final Path log;
+    final Http http;
+
+    private Keepstore(Process process, int port, Path log) {
+        this.process = process;
+        this.port = port;
+        this.log = log;
+        this.http = new Http("127.0.0.1", port);
+    }
+
+    static Path jar() {
+        String jar = System.getProperty("keepstore.jar");
+        if (jar == null) {
+            throw new IllegalStateException("run through failsafe: the keepstore.jar system property is not set");
+        }
+        return Path.of(jar);
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /**
+     * Starts {@code java [jvmOptions] -jar keepstore.jar -listen=127.0.0.1:PORT [flags]} and waits
+     * until it answers its health check. stdout and stderr both go to {@code workDir/NAME.log}.
+     */
+    static Keepstore start(Path workDir, String name, List<String> jvmOptions, List<String> flags) throws Exception {
+        Process p = null;
+        try {
+            Keepstore k = launch(workDir, name, jvmOptions, flags);
+            p = k.process;
+            k.awaitHealthy();
+            return k;
+        } catch (Exception | AssertionError e) {
+            if (p != null) {
+                p.destroyForcibly();
+                p.waitFor(30, TimeUnit.SECONDS);
+            }
+            throw e;
+        }
+    }
+
+    /** Starts the process without waiting for it to serve (for startup failures). */
+    static Keepstore launch(Path workDir, String name, List<String> jvmOptions, List<String> flags) throws IOException {
+        int port = freePort();
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("-Xmx512m");
+        command.addAll(jvmOptions);
+        command.add("-jar");
+        command.add(jar().toString());
+        command.add("-listen=127.0.0.1:" + port);
+        command.addAll(flags);
+        Files.createDirectories(workDir);
+        Path log = workDir.resolve(name + ".log");
+        Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        return new Keepstore(p, port, log);
+    }
+
+    void awaitHealthy() throws Exception {
+        for (int i = 0; i < 1200; i++) {
+            if (!process.isAlive()) {
+                throw new AssertionError("keepstore exited with " + process.exitValue() + ":\n" + logText());
+            }
+            try {
+                if (http.get("/_health/ping").status() == 200) {
+                    return;
+                }
+            } catch (IOException e) {
+                // not listening yet
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("keepstore never became healthy:\n" + logText());
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    String logText() throws IOException {
+        return Files.readString(log, StandardCharsets.UTF_8);
+    }
+
+    /** SIGKILL: no shutdown hook, no flush, no graceful anything. */
+    void kill9() throws InterruptedException {
+        process.destroyForcibly();
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            throw new AssertionError("keepstore survived SIGKILL");
+        }
+    }
+
+    /** SIGTERM, then the exit status. */
+    int terminate() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(90, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("keepstore did not stop after SIGTERM");
+        }
+        return process.exitValue();
+    }
+
+    /** Open file descriptors of the server process. */
+    int openFds() throws IOException {
+        try (Stream<Path> s = Files.list(Path.of("/proc/" + pid() + "/fd"))) {
+            return (int) s.count();
+        }
+    }
+
+    /** Threads of the server process. */
+    int threads() throws IOException {
+        try (Stream<Path> s = Files.list(Path.of("/proc/" + pid() + "/task"))) {
+            return (int) s.count();
+        }
+    }
+
+    /** A field of /proc/PID/status in KiB, e.g. VmRSS (now) or VmHWM (peak resident set). */
+    long statusKiB(String field) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid() + "/status"))) {
+            if (line.startsWith(field + ":")) {
+                return Long.parseLong(line.substring(field.length() + 1).replace("kB", "").trim());
+            }
+        }
+        throw new IOException(field + " not in /proc/" + pid() + "/status");
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (process.isAlive()) {
+            process.destroyForcibly();
+            process.waitFor(60, TimeUnit.SECONDS);
+        }
+    }
+}
