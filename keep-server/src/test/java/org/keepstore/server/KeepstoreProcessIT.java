@@ -16,8 +16,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class KeepstoreProcessIT extends KeepProtocolContract {
+    // Static: with the per-class lifecycle, an instance @TempDir field is not yet set in @BeforeAll.
     @TempDir
-    Path tmp;
+    static Path tmp;
 
     private ServerProcess server;
     private TestHttp http;
