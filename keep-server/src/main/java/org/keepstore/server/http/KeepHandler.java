@@ -671,6 +671,9 @@ final class KeepHandler implements HttpHandler {
             list = json.readTree((InputStream) body);
         } catch (JsonProcessingException e) {
             throw KeepException.badRequest("invalid JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            // Only the client's body is read here: a body that breaks off is the client's fault.
+            throw KeepException.badRequest("request body ended early: " + e.getMessage());
         }
         if (list == null || !list.isArray()) {
             throw KeepException.badRequest("invalid JSON: expected a list");
