@@ -810,7 +810,6 @@ final class KeepHandler implements HttpHandler {
         log.warn("{} {}: response abandoned: {}", ex.getRequestMethod(),
                 RequestLog.redact(ex.getRequestPath(), null), cause == null ? "" : cause.toString());
         IoUtils.safeClose(ex.getConnection());
-        ex.setStatusCode(ex.getStatusCode());
         try {
             ex.endExchange();
         } catch (RuntimeException e) {
