@@ -130,6 +130,23 @@ final class Keepstore implements AutoCloseable {
         }
     }
 
+    /** What the open descriptors point at, counted (socket:[…] entries folded into "socket"). */
+    java.util.Map<String, Integer> fdTargets() throws IOException {
+        java.util.Map<String, Integer> targets = new java.util.TreeMap<>();
+        try (Stream<Path> s = Files.list(Path.of("/proc/" + pid() + "/fd"))) {
+            for (Path fd : s.toList()) {
+                String target;
+                try {
+                    target = Files.readSymbolicLink(fd).toString().replaceAll("\\[\\d+\\]", "");
+                } catch (IOException e) {
+                    continue;
+                }
+                targets.merge(target, 1, Integer::sum);
+            }
+        }
+        return targets;
+    }
+
     /** Threads of the server process. */
     int threads() throws IOException {
         try (Stream<Path> s = Files.list(Path.of("/proc/" + pid() + "/task"))) {
@@ -147,11 +164,22 @@ final class Keepstore implements AutoCloseable {
         throw new IOException(field + " not in /proc/" + pid() + "/status");
     }
 
+    /** Kills the process if it still runs, and keeps its log under {@code keepstore.serverLogs} for later reading. */
     @Override
     public void close() throws InterruptedException {
         if (process.isAlive()) {
             process.destroyForcibly();
             process.waitFor(60, TimeUnit.SECONDS);
+        }
+        String keep = System.getProperty("keepstore.serverLogs");
+        if (keep != null && !keep.isEmpty()) {
+            try {
+                Path dir = Files.createDirectories(Path.of(keep));
+                Files.copy(log, dir.resolve(log.getFileName().toString().replace(".log", "-" + pid() + ".log")),
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                System.out.println("could not keep the server log " + log + ": " + e);
+            }
         }
     }
 }
