@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -59,11 +60,23 @@ public final class KeepStore implements AutoCloseable {
      * @param blobSignatureTtl blocks younger than this are never trashed (SPEC §6)
      * @param trashEnabled     false = {@code -never-delete}: DELETE answers 405 and trash lists
      *                         are ignored
+     * @param defaultStorageClasses the classes a write that names none targets (the cluster
+     *                         config's classes with {@code Default: true}); empty = any mount.
+     *                         Classes no writable mount offers are left out (with a warning at
+     *                         startup), and if that leaves none, such a write goes to any mount
+     *                         rather than failing
      */
-    public record Options(Clock clock, Duration blobSignatureTtl, boolean trashEnabled) {
+    public record Options(Clock clock, Duration blobSignatureTtl, boolean trashEnabled,
+                          Set<String> defaultStorageClasses) {
         public Options {
             Objects.requireNonNull(clock, "clock");
             Objects.requireNonNull(blobSignatureTtl, "blobSignatureTtl");
+            defaultStorageClasses = Set.copyOf(defaultStorageClasses);
+        }
+
+        /** Options where a write that names no storage class may go to any mount. */
+        public Options(Clock clock, Duration blobSignatureTtl, boolean trashEnabled) {
+            this(clock, blobSignatureTtl, trashEnabled, Set.of());
         }
 
         public static Options defaults() {
@@ -75,6 +88,8 @@ public final class KeepStore implements AutoCloseable {
     private final Map<String, Mount> mountsByUuid;
     private final BufferPool pool;
     private final Options options;
+    /** What a write naming no class targets: the offered part of the default classes; empty = any mount. */
+    private final Set<String> defaultClasses;
     /** Runs the extra writes when a block goes to several mounts at once. */
     private final ExecutorService writers;
     /**
@@ -105,6 +120,7 @@ public final class KeepStore implements AutoCloseable {
             }
         }
         this.mountsByUuid = Map.copyOf(byUuid);
+        this.defaultClasses = offeredDefaultClasses(this.mounts, options.defaultStorageClasses());
         AtomicInteger threadNumber = new AtomicInteger();
         ThreadFactory threads = r -> {
             Thread t = new Thread(r, "keepstore-write-" + threadNumber.incrementAndGet());
@@ -130,6 +146,35 @@ public final class KeepStore implements AutoCloseable {
     /** The mount with this UUID, or null. */
     public Mount mount(String uuid) {
         return uuid == null ? null : mountsByUuid.get(uuid);
+    }
+
+    private static Set<String> offeredDefaultClasses(List<Mount> mounts, Set<String> wanted) {
+        Set<String> offered = new TreeSet<>();
+        Set<String> missing = new TreeSet<>();
+        for (String c : wanted) {
+            if (mounts.stream().anyMatch(m -> m.allowWrite() && m.storageClasses().contains(c))) {
+                offered.add(c);
+            } else {
+                missing.add(c);
+            }
+        }
+        if (!missing.isEmpty() && offered.isEmpty()) {
+            log.warn("no writable mount offers a default storage class ({}); writes that name no class"
+                    + " go to any writable mount", String.join(", ", missing));
+        } else if (!missing.isEmpty()) {
+            log.warn("default storage class(es) {} not offered by any writable mount here; writes that name"
+                    + " no class are stored in {} only", String.join(", ", missing), String.join(", ", offered));
+        }
+        return Set.copyOf(offered);
+    }
+
+    /** The classes a write must satisfy: those requested, or the default classes when none are named. */
+    private Set<String> classesToSatisfy(Set<String> requested, String mountUuid) {
+        if (requested != null && !requested.isEmpty()) {
+            return requested;
+        }
+        // A write aimed at one mount (a pull list item naming it) takes that mount whatever its classes.
+        return mountUuid != null && !mountUuid.isEmpty() ? Set.of() : defaultClasses;
     }
 
     // ---------------------------------------------------------------- rendezvous
@@ -177,7 +222,7 @@ public final class KeepStore implements AutoCloseable {
      * @param hash           the hash the client claims (from the URL)
      * @param body           the request body
      * @param contentLength  the declared length, or -1 when unknown (chunked)
-     * @param storageClasses classes to satisfy; empty = any mount
+     * @param storageClasses classes to satisfy; empty = the default classes of {@link Options}
      * @throws KeepException 413 as soon as byte 64 MiB + 1 arrives (or the declared length is
      *                       larger); 400 when the MD5 differs or the body is shorter/longer than
      *                       declared; 500 collision; 507 / 503 when nothing could be written
@@ -189,6 +234,7 @@ public final class KeepStore implements AutoCloseable {
         if (contentLength > Locator.MAX_BLOCK_SIZE) {
             throw KeepException.tooLarge();
         }
+        storageClasses = classesToSatisfy(storageClasses, null);
         // Refuse an unsatisfiable class before waiting for a buffer and reading the body.
         requireClassesOffered(hash, storageClasses, mounts.stream().filter(Mount::allowWrite).toList());
         try (BufferPool.Lease lease = pool.acquire()) {
@@ -232,7 +278,7 @@ public final class KeepStore implements AutoCloseable {
      * Stores a block already in memory (e.g. fetched by the pull worker). Verifies the MD5.
      *
      * @param data           the block, from position to limit; not modified
-     * @param storageClasses classes to satisfy; empty = any mount
+     * @param storageClasses classes to satisfy; empty = the default classes of {@link Options}
      * @param mountUuid      if not null or empty, write to this mount only (it must be writable)
      * @throws KeepException 400 when the MD5 differs from {@code hash}; 413 when too large;
      *                       404 for an unknown {@code mountUuid}; otherwise as
@@ -255,6 +301,7 @@ public final class KeepStore implements AutoCloseable {
     /** SPEC §5 steps 2–4 for verified data. */
     private WriteResult store(String hash, ByteBuffer data, Set<String> storageClasses, String mountUuid)
             throws IOException {
+        storageClasses = classesToSatisfy(storageClasses, mountUuid);
         List<Mount> candidates;
         if (mountUuid != null && !mountUuid.isEmpty()) {
             Mount target = mount(mountUuid);

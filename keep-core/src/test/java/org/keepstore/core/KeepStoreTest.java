@@ -370,6 +370,71 @@ class KeepStoreTest {
         assertTrue(r.replicas() >= 1);
     }
 
+    private KeepStore storeWithDefaults(Set<String> defaults, Mount... mounts) {
+        KeepStore s = new KeepStore(List.of(mounts), pool, new KeepStore.Options(clock, TTL, true, defaults));
+        stores.add(s);
+        return s;
+    }
+
+    @Test
+    void writeNamingNoClassTargetsTheDefaultClasses() throws Exception {
+        // The archive mount has the higher priority, so it comes first in rendezvous order for
+        // every hash: without default classes an unclassified write would land there.
+        MemoryVolume standard = volume();
+        MemoryVolume archive = volume();
+        KeepStore s = storeWithDefaults(Set.of("default"), mount(1, standard, "default"),
+                new Mount(uuid(2), archive, true, true, 1, Set.of("archive"), 10));
+        for (int i = 0; i < 20; i++) {
+            byte[] data = randomBytes(100, 100 + i);
+            WriteResult r = put(s, data);
+            assertTrue(standard.contains(md5(data)));
+            assertFalse(archive.contains(md5(data)), "only the default class is written");
+            assertEquals(Map.of("default", 1), r.classesConfirmed());
+        }
+        // Naming a class still overrides the defaults.
+        byte[] data = randomBytes(100, 99);
+        assertEquals(Map.of("archive", 1), put(s, data, "archive").classesConfirmed());
+        assertFalse(standard.contains(md5(data)));
+
+        // The same via the in-memory entry point; a named mount takes the block whatever its class.
+        byte[] pulled = randomBytes(100, 98);
+        s.write(md5(pulled), java.nio.ByteBuffer.wrap(pulled), Set.of(), null);
+        assertTrue(standard.contains(md5(pulled)));
+        s.write(md5(pulled), java.nio.ByteBuffer.wrap(pulled), Set.of(), uuid(2));
+        assertTrue(archive.contains(md5(pulled)));
+    }
+
+    @Test
+    void everyDefaultClassGetsACopy() throws Exception {
+        MemoryVolume a = volume();
+        MemoryVolume b = volume();
+        MemoryVolume other = volume();
+        KeepStore s = storeWithDefaults(Set.of("a", "b"), mount(1, a, "a"), mount(2, b, "b"),
+                mount(3, other, "other"));
+        WriteResult r = put(s, FOO);
+        assertTrue(a.contains(FOO_HASH));
+        assertTrue(b.contains(FOO_HASH));
+        assertFalse(other.contains(FOO_HASH));
+        assertEquals(Map.of("a", 1, "b", 1), r.classesConfirmed());
+    }
+
+    @Test
+    void defaultClassesNoWritableMountOffersAreLeftOut() throws Exception {
+        // "gone" is offered only by a read-only mount: an unclassified write must still succeed,
+        // satisfying the default classes that are offered...
+        MemoryVolume standard = volume();
+        KeepStore s = storeWithDefaults(Set.of("default", "gone"), mount(1, standard, "default"),
+                new Mount(uuid(2), volume(), false, false, 1, Set.of("gone"), 0));
+        assertEquals(Map.of("default", 1), put(s, FOO).classesConfirmed());
+        // ...and when none is offered, it goes to any writable mount rather than failing.
+        MemoryVolume archive = volume();
+        KeepStore none = storeWithDefaults(Set.of("gone"), mount(3, archive, "archive"));
+        assertEquals(Map.of("archive", 1), put(none, FOO).classesConfirmed());
+        assertTrue(archive.contains(FOO_HASH));
+        // Naming the missing class explicitly is still refused.
+        assertEquals(507, status(() -> put(none, FOO, "gone")));
+    }
+
     @Test
     void severalClassesAreWrittenInParallelUntilAllAreSatisfied() throws Exception {
         MemoryVolume hot = volume();

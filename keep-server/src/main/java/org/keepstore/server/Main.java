@@ -8,7 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -77,6 +77,11 @@ public final class Main {
         }
     }
 
+    /** Asks a running {@link #run} to stop as SIGTERM would (tests running the server in this JVM). */
+    void stop() {
+        stopRequested.countDown();
+    }
+
     /** Runs the command; returns the exit status. */
     int run(List<String> args) {
         LegacyFlags flags = new LegacyFlags();
@@ -103,7 +108,8 @@ public final class Main {
         try {
             ServerSettings settings = flags.toSettings(Path.of(mountsFile));
             if (settings.configFile() != null) {
-                settings = ClusterConfigLoader.load(settings.configFile(), settings);
+                settings = new ClusterConfigLoader(System.getenv())
+                        .load(settings.configFile(), settings, flags.givenFlags());
             }
             return serve(settings);
         } catch (StartupException e) {
@@ -129,14 +135,15 @@ public final class Main {
                 mounts.add(mount(spec, context));
             }
             BufferPool pool = new BufferPool(settings.maxBuffers());
-            store = new KeepStore(mounts, pool,
-                    new KeepStore.Options(clock, settings.blobSignatureTtl(), settings.trashEnabled()));
+            store = new KeepStore(mounts, pool, new KeepStore.Options(clock, settings.blobSignatureTtl(),
+                    settings.trashEnabled(), settings.defaultStorageClasses()));
             BlobSigner signer = settings.blobSigningKey() == null ? null
                     : new BlobSigner(settings.blobSigningKey(), settings.blobSignatureTtl(), clock);
             server = KeepHttpServer.builder(store)
                     .signer(signer)
                     .enforcePermissions(settings.enforcePermissions())
                     .adminToken(settings.adminToken())
+                    .managementToken(settings.managementToken())
                     .pullQueue(new ListOnlyWorkQueue<PullItem>())
                     .trashQueue(new ListOnlyWorkQueue<TrashItem>())
                     .metrics(metrics)
@@ -155,7 +162,7 @@ public final class Main {
                 throw new StartupException("cannot listen on " + settings.listenAddress() + ": " + cause.getMessage());
             }
             log.info("listening on {} (port {})", settings.listenAddress(), server.port());
-            if (settings.trashEnabled()) {
+            if (settings.trashEnabled() && settings.workerConcurrency().delete() > 0) {
                 trashEmptier = startTrashEmptier(store, settings.trashCheckInterval());
             }
             stopRequested.await();
@@ -198,7 +205,8 @@ public final class Main {
         }
     }
 
-    private static Mount mount(VolumeSpec spec, VolumeContext context) throws StartupException {
+    /** Opens a volume and mounts it as {@code spec} says (package-private: tests build the same mounts). */
+    static Mount mount(VolumeSpec spec, VolumeContext context) throws StartupException {
         Volume volume;
         try {
             volume = VolumeDriver.forName(spec.driver()).create(spec.parameters(), context);
@@ -207,16 +215,19 @@ public final class Main {
         } catch (IOException | RuntimeException e) {
             throw new StartupException(spec.driver() + " volume " + spec.label() + ": cannot open (" + e + ")");
         }
-        return new Mount(spec.uuid(), volume, spec.writable(), spec.writable(), spec.replication(),
-                Set.of("default"), 0);
+        return new Mount(spec.uuid(), volume, spec.writable(), spec.allowTrash(), spec.replication(),
+                spec.storageClasses(), spec.priority());
     }
 
     private static void logStartup(ServerSettings settings, List<Mount> mounts) {
         for (int i = 0; i < mounts.size(); i++) {
             Mount mount = mounts.get(i);
             VolumeSpec spec = settings.volumes().get(i);
-            log.info("volume {} {} {}: {}, replication {}, device {}", mount.uuid(), spec.driver(), spec.label(),
-                    mount.allowWrite() ? "writable" : "read-only", mount.replication(), mount.deviceId());
+            log.info("volume {} {} {}: {}{}, replication {}, storage classes {}, priority {}, device {}",
+                    mount.uuid(), spec.driver(), spec.label(), mount.allowWrite() ? "writable" : "read-only",
+                    !mount.allowWrite() && mount.allowTrash() ? " (trash allowed)" : "", mount.replication(),
+                    String.join(",", new TreeSet<>(mount.storageClasses())), mount.priority(),
+                    mount.deviceId());
         }
         log.info(settings.trashEnabled()
                 ? "never-delete is false: blocks may be trashed (trash lifetime {})"

@@ -3,6 +3,8 @@ package org.keepstore.server;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
+import java.util.Set;
 
 /**
  * Everything the server needs to start, whether it came from the legacy command line
@@ -23,14 +25,50 @@ import java.util.List;
  * @param maxRequests        requests in flight before 503 (already resolved from 0 = 2 × maxBuffers)
  * @param pidFile            where to write the pid, or null
  * @param configFile         the {@code -config} file, or null
+ * @param managementToken    the token {@code /metrics} and {@code /_health/ping} require, or null (open to anyone)
+ * @param defaultStorageClasses the classes a PUT without {@code X-Keep-Storage-Classes} targets; empty = any mount
+ * @param workerConcurrency  how many trash, delete and pull (replicate) operations may run at once
  */
 public record ServerSettings(String listenHost, int listenPort, List<VolumeSpec> volumes,
                              boolean enforcePermissions, byte[] blobSigningKey, Duration blobSignatureTtl,
                              String adminToken, boolean trashEnabled, Duration trashLifetime,
                              Duration trashCheckInterval, int maxBuffers, int maxRequests, Path pidFile,
-                             Path configFile) {
+                             Path configFile, String managementToken, Set<String> defaultStorageClasses,
+                             WorkerConcurrency workerConcurrency) {
     public ServerSettings {
         volumes = List.copyOf(volumes);
+        defaultStorageClasses = Set.copyOf(defaultStorageClasses);
+        Objects.requireNonNull(workerConcurrency, "workerConcurrency");
+    }
+
+    /** Settings as the legacy flags give them: no management token, any mount for unclassified writes. */
+    public ServerSettings(String listenHost, int listenPort, List<VolumeSpec> volumes,
+                          boolean enforcePermissions, byte[] blobSigningKey, Duration blobSignatureTtl,
+                          String adminToken, boolean trashEnabled, Duration trashLifetime,
+                          Duration trashCheckInterval, int maxBuffers, int maxRequests, Path pidFile,
+                          Path configFile) {
+        this(listenHost, listenPort, volumes, enforcePermissions, blobSigningKey, blobSignatureTtl, adminToken,
+                trashEnabled, trashLifetime, trashCheckInterval, maxBuffers, maxRequests, pidFile, configFile,
+                null, Set.of(), WorkerConcurrency.DEFAULTS);
+    }
+
+    /**
+     * Limits of the background work (the cluster config's {@code Collections.BlobTrashConcurrency},
+     * {@code BlobDeleteConcurrency}, {@code BlobReplicateConcurrency}); 0 disables that kind of work.
+     *
+     * @param trash     trash-list items applied at once
+     * @param delete    expired-trash deletions at once (0 = the trash emptier does not run)
+     * @param replicate pull-list items fetched at once
+     */
+    public record WorkerConcurrency(int trash, int delete, int replicate) {
+        /** The reference's defaults (4 each), also used in flag mode. */
+        public static final WorkerConcurrency DEFAULTS = new WorkerConcurrency(4, 4, 4);
+
+        public WorkerConcurrency {
+            if (trash < 0 || delete < 0 || replicate < 0) {
+                throw new IllegalArgumentException("concurrency must not be negative");
+            }
+        }
     }
 
     /** The listen address as given to logs, e.g. {@code :25107}. */
@@ -44,6 +82,8 @@ public record ServerSettings(String listenHost, int listenPort, List<VolumeSpec>
         return "ServerSettings[listen=" + listenAddress() + " volumes=" + volumes + " enforcePermissions="
                 + enforcePermissions + " signingKey=" + (blobSigningKey == null ? "none" : "set")
                 + " adminToken=" + (adminToken == null ? "none" : "set") + " trashEnabled=" + trashEnabled
-                + " maxBuffers=" + maxBuffers + " maxRequests=" + maxRequests + "]";
+                + " maxBuffers=" + maxBuffers + " maxRequests=" + maxRequests
+                + " managementToken=" + (managementToken == null ? "none" : "set")
+                + " defaultStorageClasses=" + defaultStorageClasses + " " + workerConcurrency + "]";
     }
 }

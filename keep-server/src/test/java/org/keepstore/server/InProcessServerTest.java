@@ -194,6 +194,47 @@ class InProcessServerTest extends KeepProtocolContract {
         }
     }
 
+    @Test
+    void aGetWaitingForABufferGivesUpWhenItsClientLeaves() throws Exception {
+        TestHttp other = startServer("waiting", Clock.systemUTC(), true, ADMIN_TOKEN, 1, 8, 1);
+        byte[] stored = "waiting for a buffer".getBytes();
+        TestHttp.Response put = other.put("/" + TestHttp.md5(stored), stored, "Authorization", bearer(USER_TOKEN));
+        assertEquals(200, put.status());
+        String signed = put.text().trim();
+        byte[] data = TestHttp.randomBlock(1000, 7);
+        try (Socket holder = other.socket()) {
+            // This PUT takes the only buffer and keeps it while its body is incomplete.
+            TestHttp.write(holder.getOutputStream(), "PUT /" + TestHttp.md5(data) + " HTTP/1.1\r\nHost: t\r\n"
+                    + "Content-Length: " + data.length + "\r\n\r\n");
+            holder.getOutputStream().write(data, 0, 10);
+            holder.getOutputStream().flush();
+            awaitRequestsInFlight(other, 2);
+            try (Socket waiter = other.socket()) {
+                TestHttp.write(waiter.getOutputStream(), "GET /" + signed + " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_TOKEN + "\r\n\r\n");
+                awaitRequestsInFlight(other, 3);
+            }
+            // The GET's client left: its request ends although the buffer is still taken.
+            awaitRequestsInFlight(other, 2);
+            holder.getOutputStream().write(data, 10, data.length - 10);
+            holder.getOutputStream().flush();
+            assertEquals(200, TestHttp.readResponse(holder.getInputStream()).status());
+        }
+    }
+
+    /** Polls /status.json (which counts itself) until {@code n} requests are in flight. */
+    private static void awaitRequestsInFlight(TestHttp client, int n) throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        int last = -1;
+        for (int i = 0; i < 1200; i++) {
+            last = json.readTree(client.get("/status.json").body()).get("RequestsCurrent").asInt();
+            if (last == n) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("requests in flight stayed at " + last + ", expected " + n);
+    }
+
     private static TestHttp.Response waitForStatus(TestHttp client, int status) throws Exception {
         // The held requests reach the server asynchronously; poll until they are counted.
         TestHttp.Response last = null;

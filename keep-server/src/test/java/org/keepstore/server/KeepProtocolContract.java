@@ -121,6 +121,16 @@ abstract class KeepProtocolContract {
     }
 
     @Test
+    void putHonoursStorageClassesAndAcceptsDesiredReplicas() throws Exception {
+        byte[] data = "classes".getBytes();
+        TestHttp.Response r = http().put("/" + TestHttp.md5(data), data, "X-Keep-Storage-Classes", " default ",
+                "X-Keep-Desired-Replicas", "2", "X-Request-Id", "req-classes");
+        assertEquals(200, r.status(), r.text());
+        assertEquals("default=1", r.header("X-Keep-Storage-Classes-Confirmed"));
+        assertEquals("req-classes", r.header("X-Request-Id"));
+    }
+
+    @Test
     void putOfUnofferedStorageClassIs507() throws Exception {
         byte[] data = "class".getBytes();
         TestHttp.Response r = http().put("/" + TestHttp.md5(data), data, "X-Keep-Storage-Classes", "nonexistent");
@@ -460,10 +470,24 @@ abstract class KeepProtocolContract {
         byte[] data = "young block".getBytes();
         String locator = store(data);
         String plain = Locator.parse(locator).withoutSignature().toString();
+        long before = indexMtime(Locator.parse(plain).hash());
+        Thread.sleep(20);
         assertEquals(200, http().send("TOUCH", "/" + plain, null, "Authorization", bearer(ADMIN_TOKEN)).status());
+        assertTrue(indexMtime(Locator.parse(plain).hash()) > before, "TOUCH moves the mtime forward");
         // Younger than the signature TTL: DELETE succeeds but leaves the block in place.
         assertEquals(200, http().send("DELETE", "/" + plain, null, "Authorization", bearer(ADMIN_TOKEN)).status());
         assertEquals(200, getSigned(locator).status());
+    }
+
+    /** The block's mtime as /index reports it. */
+    long indexMtime(String hash) throws Exception {
+        String index = http().get("/index/" + hash, "Authorization", bearer(ADMIN_TOKEN)).text();
+        for (String line : index.split("\n")) {
+            if (line.startsWith(hash + "+")) {
+                return Long.parseLong(line.substring(line.indexOf(' ') + 1));
+            }
+        }
+        throw new AssertionError("not in index: " + hash);
     }
 
     static void assertCors(TestHttp.Response r) {

@@ -188,6 +188,97 @@ class KeepstoreCommandLineIT {
     }
 
     @Test
+    void sigtermLetsARequestInProgressFinishAndExitsZero() throws Exception {
+        Path vol = Files.createDirectories(tmp.resolve("vol"));
+        int port = ServerProcess.freePort();
+        try (ServerProcess p = run("-listen=127.0.0.1:" + port, "-volume=" + vol)) {
+            TestHttp http = p.awaitHealthy(port);
+            byte[] data = "in flight during shutdown".getBytes();
+            try (java.net.Socket s = http.socket()) {
+                TestHttp.write(s.getOutputStream(), "PUT /" + TestHttp.md5(data) + " HTTP/1.1\r\nHost: t\r\n"
+                        + "Content-Length: " + data.length + "\r\n\r\n");
+                s.getOutputStream().write(data, 0, 5);
+                s.getOutputStream().flush();
+                // Wait until the server counts the request as in progress.
+                for (int i = 0; i < 600; i++) {
+                    JsonNode status = new ObjectMapper().readTree(http.get("/status.json").body());
+                    if (status.get("RequestsCurrent").asInt() >= 2) {
+                        break;
+                    }
+                    Thread.sleep(50);
+                }
+                p.process.destroy();
+                Thread.sleep(300);
+                assertTrue(p.process.isAlive(), "the server waits for the request in progress");
+                s.getOutputStream().write(data, 5, data.length - 5);
+                s.getOutputStream().flush();
+                TestHttp.Response r = TestHttp.readResponse(s.getInputStream());
+                assertEquals(200, r.status());
+            }
+            assertEquals(0, p.waitForExit());
+        }
+    }
+
+    @Test
+    void sigintIsAlsoACleanExit() throws Exception {
+        Path vol = Files.createDirectories(tmp.resolve("vol"));
+        int port = ServerProcess.freePort();
+        try (ServerProcess p = run("-listen=127.0.0.1:" + port, "-volume=" + vol)) {
+            p.awaitHealthy(port);
+            Process kill = new ProcessBuilder("kill", "-INT", Long.toString(p.process.pid())).start();
+            assertEquals(0, kill.waitFor());
+            assertEquals(0, p.waitForExit());
+        }
+    }
+
+    @Test
+    void trashFlagsDeleteUntrashAndEmptyTrash() throws Exception {
+        Path vol = Files.createDirectories(tmp.resolve("vol"));
+        Path token = KeepstoreProcessIT.secretFile(tmp, "token", "admin");
+        int port = ServerProcess.freePort();
+        // A one-second signature TTL makes blocks old enough to trash after a short wait.
+        try (ServerProcess p = run("-listen=127.0.0.1:" + port, "-volume=" + vol, "-never-delete=false",
+                "-blob-signature-ttl=1", "-trash-lifetime=1h", "-trash-check-interval=1s",
+                "-data-manager-token-file=" + token)) {
+            TestHttp http = p.awaitHealthy(port);
+            byte[] data = "trash me".getBytes();
+            String locator = TestHttp.md5(data) + "+" + data.length;
+            assertEquals(200, http.put("/" + TestHttp.md5(data), data).status());
+            Thread.sleep(2100);
+            assertEquals(200, http.send("DELETE", "/" + locator, null, "Authorization", "Bearer admin").status());
+            assertEquals(404, http.get("/" + locator).status());
+            assertEquals(200, http.put("/untrash/" + locator, new byte[0], "Authorization", "Bearer admin").status());
+            assertEquals(200, http.get("/" + locator).status());
+            assertEquals(0, p.terminate());
+        }
+        // With no trash lifetime the emptier (every second) removes trash for good.
+        port = ServerProcess.freePort();
+        try (ServerProcess p = run("-listen=127.0.0.1:" + port, "-volume=" + vol, "-never-delete=false",
+                "-blob-signature-ttl=1", "-trash-lifetime=1s", "-trash-check-interval=1s",
+                "-data-manager-token-file=" + token)) {
+            TestHttp http = p.awaitHealthy(port);
+            byte[] data = "trash me for good".getBytes();
+            String locator = TestHttp.md5(data) + "+" + data.length;
+            assertEquals(200, http.put("/" + TestHttp.md5(data), data).status());
+            Thread.sleep(2100);
+            assertEquals(200, http.send("DELETE", "/" + locator, null, "Authorization", "Bearer admin").status());
+            int untrash = 200;
+            for (int i = 0; i < 600 && untrash != 404; i++) {
+                Thread.sleep(100);
+                // Restore and trash again until the emptier has removed it first.
+                untrash = http.put("/untrash/" + locator, new byte[0], "Authorization", "Bearer admin").status();
+                if (untrash == 200) {
+                    Thread.sleep(1100);
+                    http.send("DELETE", "/" + locator, null, "Authorization", "Bearer admin");
+                }
+            }
+            assertEquals(404, untrash, "emptied trash cannot be restored");
+            assertEquals(404, http.get("/" + locator).status());
+            assertEquals(0, p.terminate());
+        }
+    }
+
+    @Test
     void launcherPassesFlagsThrough() throws Exception {
         Path root = ServerProcess.jar().getParent().getParent().getParent();
         Path launcher = root.resolve("keepstore");

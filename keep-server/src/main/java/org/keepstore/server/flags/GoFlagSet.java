@@ -1,8 +1,10 @@
 package org.keepstore.server.flags;
 
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -34,6 +36,8 @@ final class GoFlagSet {
 
     private final String program;
     private final Map<String, Flag> flags = new TreeMap<>();
+    /** Names of the flags the command line gave, in order of first appearance. */
+    private final Set<String> given = new LinkedHashSet<>();
 
     GoFlagSet(String program) {
         this.program = program;
@@ -137,7 +141,8 @@ final class GoFlagSet {
         return List.copyOf(args.subList(i, args.size()));
     }
 
-    private static void set(Flag flag, String value, String shown) throws FlagException {
+    private void set(Flag flag, String value, String shown) throws FlagException {
+        given.add(flag.name());
         try {
             flag.setter().set(value);
         } catch (IllegalArgumentException e) {
@@ -208,6 +213,11 @@ final class GoFlagSet {
             out.append(line).append('\n');
         }
         return out.toString();
+    }
+
+    /** The flags the parsed command line gave (not those left at their defaults). */
+    Set<String> given() {
+        return Set.copyOf(given);
     }
 
     List<String> names() {

@@ -270,6 +270,14 @@ public final class LegacyFlags {
                 (int) azureReplication));
     }
 
+    /**
+     * The names (without the dash) of the flags the command line gave, so that settings a
+     * {@code -config} file also covers are overridden only by flags the operator actually wrote.
+     */
+    public Set<String> givenFlags() {
+        return flagSet.given();
+    }
+
     /** Go-style usage text ({@code Usage of keepstore:} and one entry per flag). */
     public String usage() {
         return flagSet.usage();
@@ -336,7 +344,8 @@ public final class LegacyFlags {
         for (PendingVolume v : volumes) {
             specs.add(toSpec(v));
         }
-        if (volumes.isEmpty()) {
+        if (volumes.isEmpty() && configFile.isEmpty()) {
+            // With -config the volumes come from the cluster config, so nothing is discovered.
             List<MountsFileDiscovery.KeepDirectory> found = MountsFileDiscovery.discover(mountsFile);
             if (found.isEmpty()) {
                 throw new StartupException("No volumes found.");

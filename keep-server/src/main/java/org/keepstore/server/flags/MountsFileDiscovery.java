@@ -14,12 +14,10 @@ import org.keepstore.server.StartupException;
  * Finds volumes the way the reference keepstore does when no volume flag is given: every
  * directory named {@code keep} at the top of a mount point other than {@code /} whose device is
  * {@code tmpfs} or under {@code /dev/}, read-only when the file system is mounted {@code ro}.
- * The mounts table is normally {@code /proc/mounts}; tests point it elsewhere.
+ * The mounts table is normally {@code /proc/mounts}; tests point it elsewhere with the
+ * {@code keepstore.mountsFile} system property (see {@code Main}).
  */
 final class MountsFileDiscovery {
-
-    /** The system property that replaces {@code /proc/mounts} (for tests; not a public flag). */
-    static final String MOUNTS_FILE_PROPERTY = "keepstore.mountsFile";
 
     record KeepDirectory(Path path, boolean readOnly) {
     }

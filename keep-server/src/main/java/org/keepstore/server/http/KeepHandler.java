@@ -4,20 +4,17 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.common.io.CountingInputStream;
@@ -33,8 +30,6 @@ import org.keepstore.core.BlockSink;
 import org.keepstore.core.KeepException;
 import org.keepstore.core.KeepStore;
 import org.keepstore.core.Locator;
-import org.keepstore.core.Mount;
-import org.keepstore.core.VolumeStatus;
 import org.keepstore.core.WriteResult;
 import org.keepstore.core.worker.PullItem;
 import org.keepstore.core.worker.TrashItem;
@@ -86,6 +81,8 @@ final class KeepHandler implements HttpHandler {
     private final BlobSigner signer;
     private final boolean enforcePermissions;
     private final byte[] adminToken;
+    /** Guards health and metrics when set (the cluster config's {@code ManagementToken}); null = open. */
+    private final byte[] managementToken;
     private final WorkQueue<PullItem> pullQueue;
     private final WorkQueue<TrashItem> trashQueue;
     private final ServerMetrics metrics;
@@ -94,14 +91,17 @@ final class KeepHandler implements HttpHandler {
     private final RequestLog requestLog = new RequestLog();
     private final ObjectMapper json = new ObjectMapper();
     private final ServerMetrics.Gauges gauges;
+    private final DisconnectWatcher disconnectWatcher = new DisconnectWatcher();
 
     KeepHandler(KeepStore store, BlobSigner signer, boolean enforcePermissions, String adminToken,
-                WorkQueue<PullItem> pullQueue, WorkQueue<TrashItem> trashQueue, ServerMetrics metrics,
-                int maxRequests) {
+                String managementToken, WorkQueue<PullItem> pullQueue, WorkQueue<TrashItem> trashQueue,
+                ServerMetrics metrics, int maxRequests) {
         this.store = store;
         this.signer = signer;
         this.enforcePermissions = enforcePermissions;
         this.adminToken = adminToken == null ? null : adminToken.getBytes(StandardCharsets.UTF_8);
+        this.managementToken = managementToken == null || managementToken.isEmpty() ? null
+                : managementToken.getBytes(StandardCharsets.UTF_8);
         this.pullQueue = pullQueue;
         this.trashQueue = trashQueue;
         this.metrics = metrics;
@@ -154,6 +154,11 @@ final class KeepHandler implements HttpHandler {
         };
     }
 
+    /** Stops the helper thread. */
+    void close() {
+        disconnectWatcher.close();
+    }
+
     int requestsInFlight() {
         return inFlight.get();
     }
@@ -176,12 +181,7 @@ final class KeepHandler implements HttpHandler {
                 next.proceed();
             }
         });
-        ex.getConnection().addCloseListener(connection -> {
-            Thread waiting = info.waitingThread;
-            if (waiting != null) {
-                waiting.interrupt();
-            }
-        });
+        watchConnectionClose(ex, info);
 
         String path = ex.getRequestPath();
         HttpString method = ex.getRequestMethod();
@@ -192,22 +192,55 @@ final class KeepHandler implements HttpHandler {
         }
         // Health and metrics are exempt from -max-requests and never wait for a worker thread.
         if (path.equals("/_health/ping") && method.equalToString("GET")) {
-            sendText(ex, 200, "application/json", "{\"health\":\"OK\"}\n");
+            if (managementAllowed(ex)) {
+                sendText(ex, 200, "application/json", "{\"health\":\"OK\"}\n");
+            }
             return;
         }
         if (path.equals("/metrics") && method.equalToString("GET")) {
-            sendText(ex, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(gauges));
+            if (managementAllowed(ex)) {
+                sendText(ex, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(gauges));
+            }
             return;
         }
         if (inFlight.incrementAndGet() > maxRequests) {
             inFlight.decrementAndGet();
-            // The body (if any) is not read: close the connection after answering.
-            ex.setPersistent(false);
+            // Any request body is discarded by Undertow after the answer; closing the connection
+            // instead could reset it before the client has read the 503.
             sendText(ex, 503, "text/plain; charset=utf-8", BUSY + "\n");
             return;
         }
         info.countedInFlight = true;
         ex.dispatch(() -> handleBlocking(ex, info));
+    }
+
+    /** Which request (if any) a connection is serving now; requests on one connection come one at a time. */
+    private static final class ConnectionState {
+        volatile RequestInfo current;
+    }
+
+    private static final AttachmentKey<ConnectionState> CONNECTION_STATE = AttachmentKey.create(ConnectionState.class);
+
+    /**
+     * If Undertow sees the connection close while a request on it waits, interrupt the wait. One
+     * close listener per connection (not per request), so keep-alive connections do not pile them up.
+     */
+    private static void watchConnectionClose(HttpServerExchange ex, RequestInfo info) {
+        io.undertow.server.ServerConnection connection = ex.getConnection();
+        ConnectionState state = connection.getAttachment(CONNECTION_STATE);
+        if (state == null) {
+            ConnectionState created = new ConnectionState();
+            connection.putAttachment(CONNECTION_STATE, created);
+            connection.addCloseListener(closed -> {
+                RequestInfo current = created.current;
+                Thread waiting = current == null ? null : current.waitingThread;
+                if (waiting != null) {
+                    waiting.interrupt();
+                }
+            });
+            state = created;
+        }
+        state.current = info;
     }
 
     private void finished(HttpServerExchange ex, RequestInfo info) {
@@ -379,6 +412,26 @@ final class KeepHandler implements HttpHandler {
         }
     }
 
+    /**
+     * With a management token configured, health and metrics need it: no token → 401, another
+     * token → 403 (answered here). Without one they are open to anyone.
+     */
+    private boolean managementAllowed(HttpServerExchange ex) {
+        if (managementToken == null) {
+            return true;
+        }
+        String token = token(ex);
+        if (token == null) {
+            sendText(ex, 401, "text/plain; charset=utf-8", KeepException.NO_TOKEN + "\n");
+            return false;
+        }
+        if (!MessageDigest.isEqual(managementToken, token.getBytes(StandardCharsets.UTF_8))) {
+            sendText(ex, 403, "text/plain; charset=utf-8", "Forbidden\n");
+            return false;
+        }
+        return true;
+    }
+
     // ---------------------------------------------------------------- blocks
 
     private void putBlock(HttpServerExchange ex, RequestInfo info, String target)
@@ -489,7 +542,8 @@ final class KeepHandler implements HttpHandler {
         if (!locator.hasSize() && !locator.hash().equals(Locator.EMPTY_BLOCK_HASH)) {
             throw KeepException.methodNotAllowed();
         }
-        info.waitingThread = Thread.currentThread();
+        // Waiting for a buffer or a volume: if the client leaves meanwhile, give up the place.
+        DisconnectWatcher.Watch watch = disconnectWatcher.watch(ex);
         try {
             if (head) {
                 long size = store.verify(locator.hash());
@@ -511,7 +565,7 @@ final class KeepHandler implements HttpHandler {
             }
             sink.finish();
         } finally {
-            info.waitingThread = null;
+            disconnectWatcher.unwatch(watch);
         }
     }
 
@@ -616,49 +670,13 @@ final class KeepHandler implements HttpHandler {
     // ---------------------------------------------------------------- pull and trash lists
 
     private void pullList(HttpServerExchange ex, RequestInfo info) throws IOException {
-        JsonNode list = readJsonArray(ex, info);
-        List<PullItem> items = new ArrayList<>(list.size());
-        for (JsonNode node : list) {
-            if (!node.isObject()) {
-                throw KeepException.badRequest("pull list items must be objects");
-            }
-            Locator locator = parseListLocator(node);
-            if (!locator.hasSize()) {
-                throw KeepException.badRequest("pull list item without size hint: " + locator.hashAndSize());
-            }
-            List<String> servers = new ArrayList<>();
-            JsonNode serversNode = node.get("servers");
-            if (serversNode != null && !serversNode.isNull()) {
-                if (!serversNode.isArray()) {
-                    throw KeepException.badRequest("pull list item: servers must be a list");
-                }
-                for (JsonNode server : serversNode) {
-                    if (!server.isTextual()) {
-                        throw KeepException.badRequest("pull list item: servers must be strings");
-                    }
-                    servers.add(server.asText());
-                }
-            }
-            items.add(new PullItem(locator.withoutSignature().toString(), servers, mountUuid(node)));
-        }
+        List<PullItem> items = WorkLists.pullItems(readJsonArray(ex, info));
         pullQueue.replace(items);
         sendText(ex, 200, "text/plain; charset=utf-8", "Received " + items.size() + " pull requests\n");
     }
 
     private void trashList(HttpServerExchange ex, RequestInfo info) throws IOException {
-        JsonNode list = readJsonArray(ex, info);
-        List<TrashItem> items = new ArrayList<>(list.size());
-        for (JsonNode node : list) {
-            if (!node.isObject()) {
-                throw KeepException.badRequest("trash list items must be objects");
-            }
-            Locator locator = parseListLocator(node);
-            JsonNode mtime = node.get("block_mtime");
-            if (mtime == null || !mtime.isIntegralNumber() || !mtime.canConvertToLong()) {
-                throw KeepException.badRequest("trash list item: block_mtime must be an integer");
-            }
-            items.add(new TrashItem(locator.withoutSignature().toString(), mtime.longValue(), mountUuid(node)));
-        }
+        List<TrashItem> items = WorkLists.trashItems(readJsonArray(ex, info));
         trashQueue.replace(items);
         sendText(ex, 200, "text/plain; charset=utf-8", "Received " + items.size() + " trash requests\n");
     }
@@ -666,103 +684,17 @@ final class KeepHandler implements HttpHandler {
     private JsonNode readJsonArray(HttpServerExchange ex, RequestInfo info) throws IOException {
         CountingInputStream body = new CountingInputStream(ex.getInputStream());
         info.body = body;
-        JsonNode list;
-        try {
-            list = json.readTree((InputStream) body);
-        } catch (JsonProcessingException e) {
-            throw KeepException.badRequest("invalid JSON: " + e.getOriginalMessage());
-        } catch (IOException e) {
-            // Only the client's body is read here: a body that breaks off is the client's fault.
-            throw KeepException.badRequest("request body ended early: " + e.getMessage());
-        }
-        if (list == null || !list.isArray()) {
-            throw KeepException.badRequest("invalid JSON: expected a list");
-        }
-        return list;
-    }
-
-    private static Locator parseListLocator(JsonNode node) throws KeepException {
-        JsonNode locator = node.get("locator");
-        if (locator == null || !locator.isTextual()) {
-            throw KeepException.badRequest("list item without locator");
-        }
-        return Locator.parse(locator.asText());
-    }
-
-    private static String mountUuid(JsonNode node) throws KeepException {
-        JsonNode uuid = node.get("mount_uuid");
-        if (uuid == null || uuid.isNull()) {
-            return "";
-        }
-        if (!uuid.isTextual()) {
-            throw KeepException.badRequest("mount_uuid must be a string");
-        }
-        return uuid.asText();
+        return WorkLists.readArray(json, body);
     }
 
     // ---------------------------------------------------------------- status
 
     private Object statusJson() {
-        List<Map<String, Object>> volumes = new ArrayList<>();
-        for (Mount mount : store.mounts()) {
-            Map<String, Object> v = new LinkedHashMap<>();
-            VolumeStatus status;
-            try {
-                status = mount.volume().status();
-            } catch (RuntimeException e) {
-                status = new VolumeStatus("", mount.deviceId(), -1, -1);
-            }
-            v.put("mount_uuid", mount.uuid());
-            v.put("mount_point", status.mountPoint());
-            v.put("device_id", status.deviceId());
-            v.put("bytes_free", status.bytesFree());
-            v.put("bytes_used", status.bytesUsed());
-            volumes.add(v);
-        }
-        Map<String, Object> root = new LinkedHashMap<>();
-        root.put("volumes", volumes);
-        root.put("BufferPool", Map.of(
-                "BytesAllocated", store.bufferPool().bytesAllocated(),
-                "BuffersMax", store.bufferPool().maxBuffers(),
-                "BuffersInUse", store.bufferPool().inUse()));
-        root.put("PullQueue", Map.of("InProgress", pullQueue.inProgress(), "Queued", pullQueue.queued()));
-        root.put("TrashQueue", Map.of("InProgress", trashQueue.inProgress(), "Queued", trashQueue.queued()));
-        root.put("RequestsCurrent", inFlight.get());
-        root.put("RequestsMax", maxRequests);
-        var memory = ManagementFactory.getMemoryMXBean();
-        Map<String, Object> mem = new LinkedHashMap<>();
-        mem.put("HeapUsed", memory.getHeapMemoryUsage().getUsed());
-        mem.put("HeapCommitted", memory.getHeapMemoryUsage().getCommitted());
-        mem.put("HeapMax", memory.getHeapMemoryUsage().getMax());
-        mem.put("NonHeapUsed", memory.getNonHeapMemoryUsage().getUsed());
-        long direct = 0;
-        for (var pool : ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class)) {
-            direct += Math.max(0, pool.getMemoryUsed());
-        }
-        mem.put("DirectUsed", direct);
-        mem.put("ResidentBytes", ServerMetrics.residentBytes());
-        root.put("Memory", mem);
-        return root;
+        return StatusReports.status(store, pullQueue, trashQueue, inFlight.get(), maxRequests);
     }
 
     private Object mountsJson() {
-        List<Map<String, Object>> mounts = new ArrayList<>();
-        for (Mount mount : store.mounts()) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("uuid", mount.uuid());
-            m.put("device_id", mount.deviceId());
-            m.put("allow_write", mount.allowWrite());
-            m.put("allow_trash", mount.allowTrash());
-            m.put("read_only", !mount.allowWrite());
-            m.put("replication", mount.replication());
-            Map<String, Boolean> classes = new java.util.TreeMap<>();
-            for (String c : mount.storageClasses()) {
-                classes.put(c, true);
-            }
-            m.put("storage_classes", classes);
-            mounts.add(m);
-        }
-        return mounts;
+        return StatusReports.mounts(store);
     }
 
     // ---------------------------------------------------------------- responses
@@ -797,8 +729,8 @@ final class KeepHandler implements HttpHandler {
             IoUtils.safeClose(ex.getConnection());
             return;
         }
-        if (ex.getRequestMethod().equalToString("PUT")) {
-            // The body may be unread (e.g. 413 at byte 64 MiB + 1): do not keep reading it.
+        if (status == 413) {
+            // Up to the rest of a huge body is unread: close after answering rather than drain it.
             ex.setPersistent(false);
         }
         ex.getResponseHeaders().remove(Headers.CONTENT_LENGTH);
@@ -809,6 +741,10 @@ final class KeepHandler implements HttpHandler {
     private static void abort(HttpServerExchange ex, Throwable cause) {
         log.warn("{} {}: response abandoned: {}", ex.getRequestMethod(),
                 RequestLog.redact(ex.getRequestPath(), null), cause == null ? "" : cause.toString());
+        if (!ex.isResponseStarted()) {
+            // Nothing was sent: record it as "client closed request" (nginx's 499), not as a 200.
+            ex.setStatusCode(499);
+        }
         IoUtils.safeClose(ex.getConnection());
         try {
             ex.endExchange();

@@ -41,7 +41,7 @@ public final class KeepHttpServer implements AutoCloseable {
     private Undertow undertow;
 
     private KeepHttpServer(Builder b) {
-        this.handler = new KeepHandler(b.store, b.signer, b.enforcePermissions, b.adminToken,
+        this.handler = new KeepHandler(b.store, b.signer, b.enforcePermissions, b.adminToken, b.managementToken,
                 Objects.requireNonNull(b.pullQueue, "pullQueue"), Objects.requireNonNull(b.trashQueue, "trashQueue"),
                 b.metrics, b.maxRequests);
         this.shutdownHandler = new GracefulShutdownHandler(new ClientTimeouts(handler, b.idleTimeout, b.bodyTimeout));
@@ -71,7 +71,11 @@ public final class KeepHttpServer implements AutoCloseable {
                 // Block bodies are limited by the engine (413 at byte 64 MiB + 1); pull and trash
                 // lists from keep-balance can be larger than any block.
                 .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, Long.MAX_VALUE)
-                .setHandler(shutdownHandler)
+                // CORS first, so even the 503s of a server draining for shutdown carry it.
+                .setHandler(exchange -> {
+                    Cors.addHeaders(exchange.getResponseHeaders());
+                    shutdownHandler.handleRequest(exchange);
+                })
                 .build();
         undertow.start();
     }
@@ -87,7 +91,7 @@ public final class KeepHttpServer implements AutoCloseable {
     }
 
     /**
-     * Stops accepting connections, lets requests in progress finish for at most {@code drain},
+     * Stops taking new requests (they get 503), lets requests in progress finish for at most {@code drain},
      * then stops.
      *
      * @return true if every request finished in time
@@ -96,19 +100,25 @@ public final class KeepHttpServer implements AutoCloseable {
         if (undertow == null) {
             return true;
         }
-        for (Undertow.ListenerInfo listener : undertow.getListenerInfo()) {
-            listener.suspend();
-        }
+        // New requests get 503 from here on (so load balancers and clients move on) while those in
+        // progress finish. Suspending the listener would be closer to "stop accepting", but
+        // Undertow's suspend also closes open connections, cutting requests in progress short.
         shutdownHandler.shutdown();
         boolean drained = shutdownHandler.awaitShutdown(Math.max(1, drain.toMillis()));
         undertow.stop();
         undertow = null;
+        handler.close();
         return drained;
     }
 
+    /** {@link #shutdown} with a 10-second drain. */
     @Override
-    public void close() throws InterruptedException {
-        shutdown(Duration.ofSeconds(10));
+    public void close() {
+        try {
+            shutdown(Duration.ofSeconds(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Collaborators and settings of a server. */
@@ -117,6 +127,7 @@ public final class KeepHttpServer implements AutoCloseable {
         private BlobSigner signer;
         private boolean enforcePermissions;
         private String adminToken;
+        private String managementToken;
         private WorkQueue<PullItem> pullQueue;
         private WorkQueue<TrashItem> trashQueue;
         private ServerMetrics metrics = new ServerMetrics();
@@ -143,6 +154,12 @@ public final class KeepHttpServer implements AutoCloseable {
         /** The data-manager token; null = admin endpoints refuse everyone. */
         public Builder adminToken(String token) {
             this.adminToken = token;
+            return this;
+        }
+
+        /** The token {@code /metrics} and {@code /_health/ping} require; null or empty = open to anyone. */
+        public Builder managementToken(String token) {
+            this.managementToken = token;
             return this;
         }
 
