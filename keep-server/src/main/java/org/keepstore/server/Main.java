@@ -166,7 +166,7 @@ public final class Main {
                 trashEmptier = startTrashEmptier(store, settings.trashCheckInterval());
             }
             stopRequested.await();
-            log.info("stopping: no new connections; waiting up to {}s for requests in progress",
+            log.info("stopping: new requests get 503; waiting up to {}s for requests in progress",
                     DRAIN_TIMEOUT.toSeconds());
             boolean drained = server.shutdown(DRAIN_TIMEOUT);
             server = null;

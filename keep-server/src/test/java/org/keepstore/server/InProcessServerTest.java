@@ -221,6 +221,38 @@ class InProcessServerTest extends KeepProtocolContract {
         }
     }
 
+    @Test
+    void aPipelinedRequestBehindAWaitingGetIsServedIntact() throws Exception {
+        TestHttp other = startServer("pipelined", Clock.systemUTC(), true, ADMIN_TOKEN, 1, 8, 1);
+        byte[] stored = TestHttp.randomBlock(5000, 8);
+        TestHttp.Response put = other.put("/" + TestHttp.md5(stored), stored, "Authorization", bearer(USER_TOKEN));
+        String signed = put.text().trim();
+        byte[] data = TestHttp.randomBlock(1000, 9);
+        try (Socket holder = other.socket(); Socket client = other.socket()) {
+            TestHttp.write(holder.getOutputStream(), "PUT /" + TestHttp.md5(data) + " HTTP/1.1\r\nHost: t\r\n"
+                    + "Content-Length: " + data.length + "\r\n\r\n");
+            holder.getOutputStream().write(data, 0, 10);
+            holder.getOutputStream().flush();
+            awaitRequestsInFlight(other, 2);
+            String get = "GET /" + signed + " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_TOKEN + "\r\n\r\n";
+            TestHttp.write(client.getOutputStream(), get);
+            awaitRequestsInFlight(other, 3);
+            // Let the disconnect watcher probe the waiting GET, then pipeline a second request:
+            // the byte the watcher reads must reach Undertow in order.
+            Thread.sleep(600);
+            TestHttp.write(client.getOutputStream(), get);
+            Thread.sleep(600);
+            holder.getOutputStream().write(data, 10, data.length - 10);
+            holder.getOutputStream().flush();
+            assertEquals(200, TestHttp.readResponse(holder.getInputStream()).status());
+            for (int i = 0; i < 2; i++) {
+                TestHttp.Response r = TestHttp.readResponse(client.getInputStream());
+                assertEquals(200, r.status());
+                assertArrayEquals(stored, r.body());
+            }
+        }
+    }
+
     /** Polls /status.json (which counts itself) until {@code n} requests are in flight. */
     private static void awaitRequestsInFlight(TestHttp client, int n) throws Exception {
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();

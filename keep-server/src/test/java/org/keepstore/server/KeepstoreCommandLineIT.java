@@ -262,19 +262,27 @@ class KeepstoreCommandLineIT {
             assertEquals(200, http.put("/" + TestHttp.md5(data), data).status());
             Thread.sleep(2100);
             assertEquals(200, http.send("DELETE", "/" + locator, null, "Authorization", "Bearer admin").status());
-            int untrash = 200;
-            for (int i = 0; i < 600 && untrash != 404; i++) {
+            // The block moves to a trash file, which the emptier (every second) deletes after its
+            // one-second lifetime.
+            Path blockDir = vol.resolve(TestHttp.md5(data).substring(0, 3));
+            for (int i = 0; i < 1200 && leftovers(blockDir, TestHttp.md5(data)) > 0; i++) {
                 Thread.sleep(100);
-                // Restore and trash again until the emptier has removed it first.
-                untrash = http.put("/untrash/" + locator, new byte[0], "Authorization", "Bearer admin").status();
-                if (untrash == 200) {
-                    Thread.sleep(1100);
-                    http.send("DELETE", "/" + locator, null, "Authorization", "Bearer admin");
-                }
             }
+            assertEquals(0, leftovers(blockDir, TestHttp.md5(data)), "trash emptied");
+            int untrash = http.put("/untrash/" + locator, new byte[0], "Authorization", "Bearer admin").status();
             assertEquals(404, untrash, "emptied trash cannot be restored");
             assertEquals(404, http.get("/" + locator).status());
             assertEquals(0, p.terminate());
+        }
+    }
+
+    /** Files in a block directory that belong to {@code hash} (the block or its trash). */
+    private static long leftovers(Path blockDir, String hash) throws Exception {
+        if (!Files.isDirectory(blockDir)) {
+            return 0;
+        }
+        try (var files = Files.list(blockDir)) {
+            return files.filter(f -> f.getFileName().toString().startsWith(hash)).count();
         }
     }
 

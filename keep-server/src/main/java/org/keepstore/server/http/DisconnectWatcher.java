@@ -94,7 +94,13 @@ final class DisconnectWatcher implements AutoCloseable {
         if (!connection.isOpen()) {
             return true;
         }
-        StreamSourceConduit raw = ((AbstractServerConnection) connection).getOriginalSourceConduit();
+        AbstractServerConnection server = (AbstractServerConnection) connection;
+        if (server.getExtraBytes() != null) {
+            // Undertow already holds bytes of a pipelined request: the client is there, and a byte
+            // read now would have to go behind those, which unget cannot do.
+            return null;
+        }
+        StreamSourceConduit raw = server.getOriginalSourceConduit();
         ByteBuffer one = ByteBuffer.allocate(1);
         int n;
         try {
@@ -109,6 +115,7 @@ final class DisconnectWatcher implements AutoCloseable {
             return false;
         }
         one.flip();
+        // Hand the byte back in front of whatever Undertow reads next (it holds nothing yet).
         PooledByteBuffer pooled = connection.getByteBufferPool().allocate();
         pooled.getBuffer().clear();
         pooled.getBuffer().put(one);

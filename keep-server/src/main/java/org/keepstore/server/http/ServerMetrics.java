@@ -46,6 +46,9 @@ public final class ServerMetrics implements VolumeMetrics {
         int requestsMax();
     }
 
+    private static final java.util.Set<String> KNOWN_METHODS =
+            java.util.Set.of("get", "head", "put", "delete", "touch", "options", "post");
+
     private static final double[] DURATION_BUCKETS = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
     private final Map<String, LongAdder> operations = new ConcurrentHashMap<>();
@@ -86,7 +89,12 @@ public final class ServerMetrics implements VolumeMetrics {
 
     /** Records one finished request. */
     void observeRequest(int status, String method, long durationNanos) {
-        durations.computeIfAbsent(labels("code", Integer.toString(status), "method", method.toLowerCase()),
+        String m = method.toLowerCase(java.util.Locale.ROOT);
+        if (!KNOWN_METHODS.contains(m)) {
+            // Clients choose method names: do not let them create unbounded label values.
+            m = "other";
+        }
+        durations.computeIfAbsent(labels("code", Integer.toString(status), "method", m),
                 k -> new Histogram()).observe(durationNanos / 1e9);
     }
 
