@@ -1,0 +1,115 @@
+package org.keepstore.volumes.azure;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+import org.keepstore.core.KeepException;
+import org.keepstore.core.Volume;
+import org.keepstore.core.VolumeContext;
+
+/**
+ * A volume whose service is down or silent answers every operation with 503, so the engine
+ * fails over to other volumes; and a silent service does not hold a request longer than
+ * RequestTimeout. Needs no emulator: the "services" here are a closed port and a socket that
+ * accepts connections and never answers.
+ */
+class AzureVolumeFailureTest {
+    private static final String HASH = "acbd18db4cc2f85cedef654fccc4a4d8";
+    /** Generous bound against hanging forever; the volume's own timeout is far shorter. */
+    private static final Duration NO_HANG = Duration.ofMinutes(2);
+
+    private static Map<String, Object> parameters(int port, String requestTimeout) {
+        Map<String, Object> p = new HashMap<>();
+        p.put("Endpoint", "http://127.0.0.1:" + port + "/devstoreaccount1");
+        p.put("StorageAccountKey", "a2V5LWZvci1hLXNlcnZpY2UtdGhhdC1pcy1kb3du");
+        p.put("ContainerName", "blocks");
+        p.put("RequestTimeout", requestTimeout);
+        p.put("ListBlobsMaxAttempts", 2);
+        p.put("ListBlobsRetryDelay", "10ms");
+        return p;
+    }
+
+    private static int closedPort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static void assertUnavailable(Executable operation) {
+        KeepException e = assertThrows(KeepException.class, operation);
+        assertEquals(503, e.status(), "status of " + e);
+    }
+
+    private static void assertEveryOperationUnavailable(Volume v) {
+        assertUnavailable(() -> v.open(HASH).close());
+        assertUnavailable(() -> v.write(HASH, ByteBuffer.wrap("foo".getBytes())));
+        assertUnavailable(() -> v.touch(HASH));
+        assertUnavailable(() -> v.mtimeNanos(HASH));
+        assertUnavailable(() -> v.trash(HASH));
+        assertUnavailable(() -> v.untrash(HASH));
+        assertUnavailable(() -> v.index("", (h, s, m) -> { }));
+        assertUnavailable(v::emptyTrash);
+    }
+
+    @Test
+    void unreachableServiceAnswers503() throws Exception {
+        Map<String, Object> p = parameters(closedPort(), "5s");
+        // Creating the volume succeeds: one unreachable volume must not stop a server.
+        try (Volume v = new AzureVolumeDriver().create(p, VolumeContext.defaults())) {
+            assertFalse(v.deviceId().contains((String) p.get("StorageAccountKey")));
+            assertTimeoutPreemptively(NO_HANG, () -> assertEveryOperationUnavailable(v));
+        }
+    }
+
+    @Test
+    void silentServiceTimesOutWith503() throws Exception {
+        List<Socket> held = new ArrayList<>();
+        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Thread acceptor = new Thread(() -> {
+                try {
+                    while (true) {
+                        Socket s = silent.accept();
+                        synchronized (held) {
+                            held.add(s);
+                        }
+                    }
+                } catch (IOException closed) {
+                    // The test is over.
+                }
+            }, "silent-service");
+            acceptor.setDaemon(true);
+            acceptor.start();
+
+            Map<String, Object> p = parameters(silent.getLocalPort(), "1s");
+            assertTimeoutPreemptively(NO_HANG, () -> {
+                try (Volume v = new AzureVolumeDriver().create(p, VolumeContext.defaults())) {
+                    assertUnavailable(() -> v.open(HASH).close());
+                    assertUnavailable(() -> v.write(HASH, ByteBuffer.wrap(new byte[100_000])));
+                    assertUnavailable(() -> v.mtimeNanos(HASH));
+                    assertUnavailable(() -> v.index("", (h, s, m) -> { }));
+                }
+            });
+        } finally {
+            synchronized (held) {
+                for (Socket s : held) {
+                    s.close();
+                }
+            }
+        }
+    }
+}
