@@ -43,13 +43,24 @@ final class Keepstore implements AutoCloseable {
     }
 
     /**
-     * Starts {@code java [jvmOptions] -jar keepstore.jar -listen=127.0.0.1:PORT [flags]} and waits
-     * until it answers its health check. stdout and stderr both go to {@code workDir/NAME.log}.
+     * Starts {@code java [jvmOptions] -jar keepstore.jar -listen=127.0.0.1:PORT [flags]} on a free
+     * port and waits until it answers its health check. stdout and stderr both go to
+     * {@code workDir/NAME.log}.
      */
     static Keepstore start(Path workDir, String name, List<String> jvmOptions, List<String> flags) throws Exception {
+        int port = freePort();
+        List<String> all = new ArrayList<>();
+        all.add("-listen=127.0.0.1:" + port);
+        all.addAll(flags);
+        return startOnPort(workDir, name, port, jvmOptions, all);
+    }
+
+    /** Like {@link #start} for a server whose flags (or config file) already name {@code port}. */
+    static Keepstore startOnPort(Path workDir, String name, int port, List<String> jvmOptions, List<String> flags)
+            throws Exception {
         Process p = null;
         try {
-            Keepstore k = launch(workDir, name, jvmOptions, flags);
+            Keepstore k = launch(workDir, name, port, jvmOptions, flags);
             p = k.process;
             k.awaitHealthy();
             return k;
@@ -62,16 +73,15 @@ final class Keepstore implements AutoCloseable {
         }
     }
 
-    /** Starts the process without waiting for it to serve (for startup failures). */
-    static Keepstore launch(Path workDir, String name, List<String> jvmOptions, List<String> flags) throws IOException {
-        int port = freePort();
+    /** Starts the process without waiting for it to serve. */
+    static Keepstore launch(Path workDir, String name, int port, List<String> jvmOptions, List<String> flags)
+            throws IOException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx512m");
         command.addAll(jvmOptions);
         command.add("-jar");
         command.add(jar().toString());
-        command.add("-listen=127.0.0.1:" + port);
         command.addAll(flags);
         Files.createDirectories(workDir);
         Path log = workDir.resolve(name + ".log");
