@@ -16,7 +16,7 @@ rm -f "$figures"
 status=0
 mvn -B -pl keep-reliability -am verify \
   -Dkeepstore.reliability.full=true \
-  -Dtest='org.keepstore.reliability.**' -Dit.test='org.keepstore.reliability.**' \
+  -Dtest='org.keepstore.reliability.*Test' -Dit.test='org.keepstore.reliability.*IT' \
   -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false \
   "$@" || status=$?
 

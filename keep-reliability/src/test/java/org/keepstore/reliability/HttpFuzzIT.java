@@ -150,21 +150,8 @@ class HttpFuzzIT {
             }
             assertEquals(List.of(), errors, "unexpected errors logged while fuzzing");
             assertEquals(canaryBefore, snapshot(canary), "the canary directory beside the volumes is untouched");
-            // Worker threads that waited on a client keep a selector each (an eventpoll and an
-            // eventfd descriptor) for their lifetime: bounded by the pool (max-requests + 8), not a
-            // leak. Sockets and files must be back where they were.
             Map<String, Integer> fdKindsAfter = server.fdTargets();
-            assertTrue(fdKindsAfter.getOrDefault("anon_inode:[eventpoll]", 0) <= 64 + 8 + 4,
-                    "selectors bounded by the worker pool: " + fdKindsAfter);
-            assertTrue(fdKindsAfter.getOrDefault("socket:", 0) <= fdKindsBefore.getOrDefault("socket:", 0) + 2,
-                    "sockets leaked: " + fdKindsBefore + " → " + fdKindsAfter + "\n" + sockets(server));
-            Map<String, Integer> filesBefore = new TreeMap<>(fdKindsBefore);
-            Map<String, Integer> filesAfter = new TreeMap<>(fdKindsAfter);
-            for (String kind : List.of("socket:", "anon_inode:[eventpoll]", "anon_inode:[eventfd]")) {
-                filesBefore.remove(kind);
-                filesAfter.remove(kind);
-            }
-            assertEquals(filesBefore, filesAfter, "files held open before and after fuzzing");
+            Keepstore.assertNoFdLeak(fdKindsBefore, fdKindsAfter, 64 + 8, 2);
             assertEquals(0, server.terminate(), "clean stop after fuzzing");
 
             Suite.figure("fuzz: requests sent / crashes / 5xx / hangs", requests + " / 0 / 0 / " + hung.get());

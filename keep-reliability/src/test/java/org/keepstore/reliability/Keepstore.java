@@ -157,6 +157,32 @@ final class Keepstore implements AutoCloseable {
         return targets;
     }
 
+    /**
+     * Asserts that descriptors taken after some load are those of before, give or take: sockets
+     * may differ by {@code socketSlack} (keep-alive connections of the test's own client), and each
+     * worker thread that ever waited on a client keeps one selector (an eventpoll and an eventfd
+     * descriptor) for its lifetime, which is bounded by the pool, not a leak.
+     */
+    static void assertNoFdLeak(java.util.Map<String, Integer> before, java.util.Map<String, Integer> after,
+                               int workerThreads, int socketSlack) {
+        String both = before + " → " + after;
+        if (after.getOrDefault("anon_inode:[eventpoll]", 0) > workerThreads + 4) {
+            throw new AssertionError("more selectors than worker threads: " + both);
+        }
+        if (after.getOrDefault("socket:", 0) > before.getOrDefault("socket:", 0) + socketSlack) {
+            throw new AssertionError("sockets leaked: " + both);
+        }
+        java.util.Map<String, Integer> filesBefore = new java.util.TreeMap<>(before);
+        java.util.Map<String, Integer> filesAfter = new java.util.TreeMap<>(after);
+        for (String kind : List.of("socket:", "anon_inode:[eventpoll]", "anon_inode:[eventfd]")) {
+            filesBefore.remove(kind);
+            filesAfter.remove(kind);
+        }
+        if (!filesBefore.equals(filesAfter)) {
+            throw new AssertionError("files held open changed: " + both);
+        }
+    }
+
     /** Threads of the server process. */
     int threads() throws IOException {
         try (Stream<Path> s = Files.list(Path.of("/proc/" + pid() + "/task"))) {
