@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Assumptions;
  * itself on a fixed port with its data on disk, so it can be killed, frozen and brought back at
  * the same address with the same blobs.
  */
-final class AzuriteEmulator implements AutoCloseable {
+final class AzuriteEmulator implements Emulator {
     static final String ACCOUNT = "devstoreaccount1";
     /** The emulator's published development key (accepted only by the emulator). */
     static final String KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
@@ -58,7 +58,24 @@ final class AzuriteEmulator implements AutoCloseable {
         return "http://127.0.0.1:" + port + "/" + ACCOUNT;
     }
 
-    void createContainer(String name) {
+    @Override
+    public String driver() {
+        return "Azure";
+    }
+
+    @Override
+    public String driverParameters(String container, int timeoutSeconds) {
+        return "          StorageAccountName: " + ACCOUNT + "\n"
+                + "          StorageAccountKey: \"" + KEY + "\"\n"
+                + "          Endpoint: " + endpoint() + "\n"
+                + "          ContainerName: " + container + "\n"
+                + "          RequestTimeout: " + timeoutSeconds + "s\n"
+                + "          ListBlobsRetryDelay: 1s\n"
+                + "          ListBlobsMaxAttempts: 2\n";
+    }
+
+    @Override
+    public void createContainer(String name) {
         BlobServiceClient service = new BlobServiceClientBuilder().endpoint(endpoint())
                 .credential(new StorageSharedKeyCredential(ACCOUNT, KEY))
                 .httpClient(new JdkHttpClientBuilder(java.net.http.HttpClient.newBuilder()
@@ -68,7 +85,8 @@ final class AzuriteEmulator implements AutoCloseable {
     }
 
     /** (Re)starts the emulator on its port with its data directory; returns once it answers. */
-    void launch() throws Exception {
+    @Override
+    public void launch() throws Exception {
         process = new ProcessBuilder(List.of(bin.toString(), "--blobHost", "127.0.0.1", "--blobPort",
                 Integer.toString(port), "--location", location.toString(), "--disableTelemetry",
                 "--skipApiVersionCheck"))
@@ -100,25 +118,21 @@ final class AzuriteEmulator implements AutoCloseable {
     }
 
     /** The emulator dies (connections refused from now on). */
-    void kill() throws InterruptedException {
+    @Override
+    public void kill() throws InterruptedException {
         process.destroyForcibly();
         process.waitFor(30, TimeUnit.SECONDS);
     }
 
     /** The emulator hangs: connections are accepted by the kernel but nothing answers. */
-    void freeze() throws Exception {
-        signal("STOP");
+    @Override
+    public void freeze() throws Exception {
+        Emulator.signal(process, "STOP");
     }
 
-    void thaw() throws Exception {
-        signal("CONT");
-    }
-
-    private void signal(String name) throws Exception {
-        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).start();
-        if (!kill.waitFor(30, TimeUnit.SECONDS) || kill.exitValue() != 0) {
-            throw new IOException("kill -" + name + " " + process.pid() + " failed");
-        }
+    @Override
+    public void thaw() throws Exception {
+        Emulator.signal(process, "CONT");
     }
 
     @Override
