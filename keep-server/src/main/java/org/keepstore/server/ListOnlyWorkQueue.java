@@ -5,9 +5,9 @@ import java.util.List;
 import org.keepstore.core.worker.WorkQueue;
 
 /**
- * A work queue that only keeps the latest list keep-balance sent, without working on it. It stands
- * in until the pull and trash workers are wired into {@link Main}, so {@code PUT /pull} and
- * {@code PUT /trash} are accepted and reported in {@code /status.json}.
+ * A work queue that only keeps the latest list keep-balance sent, without working on it: for
+ * servers (e.g. in-process tests of list parsing) that should accept {@code PUT /pull} and
+ * {@code PUT /trash} without acting on them. {@link Main} uses the real workers.
  */
 final class ListOnlyWorkQueue<T> implements WorkQueue<T> {
     private volatile List<T> items = List.of();

@@ -10,20 +10,18 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.TreeSet;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 
 import org.keepstore.core.BlobSigner;
 import org.keepstore.core.BufferPool;
-import org.keepstore.core.EmptyTrashResult;
 import org.keepstore.core.KeepStore;
 import org.keepstore.core.Mount;
 import org.keepstore.core.Volume;
 import org.keepstore.core.VolumeContext;
 import org.keepstore.core.VolumeDriver;
-import org.keepstore.core.worker.PullItem;
-import org.keepstore.core.worker.TrashItem;
+import org.keepstore.core.client.KeepClient;
+import org.keepstore.core.worker.PullWorker;
+import org.keepstore.core.worker.TrashEmptier;
+import org.keepstore.core.worker.TrashWorker;
 import org.keepstore.server.flags.FlagException;
 import org.keepstore.server.flags.LegacyFlags;
 import org.keepstore.server.http.KeepHttpServer;
@@ -127,7 +125,9 @@ public final class Main {
         PidFile pidFile = settings.pidFile() == null ? null : PidFile.acquire(settings.pidFile());
         List<Mount> mounts = new ArrayList<>();
         KeepStore store = null;
-        ScheduledExecutorService trashEmptier = null;
+        PullWorker pullWorker = null;
+        TrashWorker trashWorker = null;
+        TrashEmptier trashEmptier = null;
         KeepHttpServer server = null;
         try {
             VolumeContext context = new VolumeContext(clock, settings.trashLifetime(), settings.blobSignatureTtl(), metrics);
@@ -139,13 +139,20 @@ public final class Main {
                     settings.trashEnabled(), settings.defaultStorageClasses()));
             BlobSigner signer = settings.blobSigningKey() == null ? null
                     : new BlobSigner(settings.blobSigningKey(), settings.blobSignatureTtl(), clock);
+            ServerSettings.WorkerConcurrency workers = settings.workerConcurrency();
+            // Pulls from other servers of the cluster send locators signed with our key for the
+            // admin token (the reference uses the cluster's system token the same way), so a
+            // server sharing the key accepts them even when it enforces permissions.
+            pullWorker = new PullWorker(store, signer, settings.adminToken(), KeepClient.builder().build(),
+                    Math.max(1, workers.replicate()));
+            trashWorker = new TrashWorker(store, Math.max(1, workers.trash()));
             server = KeepHttpServer.builder(store)
                     .signer(signer)
                     .enforcePermissions(settings.enforcePermissions())
                     .adminToken(settings.adminToken())
                     .managementToken(settings.managementToken())
-                    .pullQueue(new ListOnlyWorkQueue<PullItem>())
-                    .trashQueue(new ListOnlyWorkQueue<TrashItem>())
+                    .pullQueue(pullWorker)
+                    .trashQueue(trashWorker)
                     .metrics(metrics)
                     .maxRequests(settings.maxRequests())
                     .clientTimeouts(
@@ -154,16 +161,18 @@ public final class Main {
                             durationProperty(BODY_TIMEOUT_PROPERTY, KeepHttpServer.DEFAULT_BODY_TIMEOUT))
                     .build();
             logStartup(settings, mounts);
+            HeapCheck.warningForThisJvm(settings.maxBuffers()).ifPresent(log::warn);
             try {
                 server.start(settings.listenHost(), settings.listenPort());
-            } catch (RuntimeException e) {
+            } catch (IOException | RuntimeException e) {
                 server = null;
                 Throwable cause = e.getCause() == null ? e : e.getCause();
                 throw new StartupException("cannot listen on " + settings.listenAddress() + ": " + cause.getMessage());
             }
             log.info("listening on {} (port {})", settings.listenAddress(), server.port());
-            if (settings.trashEnabled() && settings.workerConcurrency().delete() > 0) {
-                trashEmptier = startTrashEmptier(store, settings.trashCheckInterval());
+            if (settings.trashEnabled() && workers.delete() > 0) {
+                trashEmptier = new TrashEmptier(store, settings.trashCheckInterval(), workers.delete(), null);
+                trashEmptier.start();
             }
             stopRequested.await();
             log.info("stopping: new requests get 503; waiting up to {}s for requests in progress",
@@ -180,7 +189,13 @@ public final class Main {
                 server.shutdown(Duration.ofSeconds(1));
             }
             if (trashEmptier != null) {
-                trashEmptier.shutdownNow();
+                trashEmptier.close();
+            }
+            if (pullWorker != null) {
+                pullWorker.close();
+            }
+            if (trashWorker != null) {
+                trashWorker.close();
             }
             closeVolumes(store, mounts);
             if (pidFile != null) {
@@ -237,24 +252,6 @@ public final class Main {
                 settings.enforcePermissions() ? "enforced" : "not enforced",
                 settings.adminToken() == null ? "not configured (admin endpoints refuse everyone)" : "configured",
                 settings.maxBuffers(), settings.maxRequests());
-    }
-
-    private static ScheduledExecutorService startTrashEmptier(KeepStore store, Duration interval) {
-        ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "trash-emptier");
-            t.setDaemon(true);
-            return t;
-        });
-        executor.scheduleWithFixedDelay(() -> {
-            try {
-                EmptyTrashResult result = store.emptyTrash();
-                log.info("emptied trash: deleted {} blocks ({} bytes), {} blocks remain in trash",
-                        result.deletedBlocks(), result.deletedBytes(), result.remainingBlocks());
-            } catch (IOException | RuntimeException e) {
-                log.warn("emptying trash failed: {}", e.toString());
-            }
-        }, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
-        return executor;
     }
 
     private static void closeVolumes(KeepStore store, List<Mount> mounts) {

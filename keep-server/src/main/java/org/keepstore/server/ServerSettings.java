@@ -54,15 +54,20 @@ public record ServerSettings(String listenHost, int listenPort, List<VolumeSpec>
 
     /**
      * Limits of the background work (the cluster config's {@code Collections.BlobTrashConcurrency},
-     * {@code BlobDeleteConcurrency}, {@code BlobReplicateConcurrency}); 0 disables that kind of work.
+     * {@code BlobDeleteConcurrency}, {@code BlobReplicateConcurrency}). A delete concurrency of 0
+     * disables the trash emptier; trash and pull lists are always worked by at least one thread,
+     * as in the reference.
      *
      * @param trash     trash-list items applied at once
      * @param delete    expired-trash deletions at once (0 = the trash emptier does not run)
      * @param replicate pull-list items fetched at once
      */
     public record WorkerConcurrency(int trash, int delete, int replicate) {
-        /** The reference's defaults (4 each), also used in flag mode. */
-        public static final WorkerConcurrency DEFAULTS = new WorkerConcurrency(4, 4, 4);
+        /**
+         * The defaults, also used in flag mode: the reference's 4 for trash and delete, and one
+         * pull worker (issue 4; the reference's config default is 4).
+         */
+        public static final WorkerConcurrency DEFAULTS = new WorkerConcurrency(4, 4, 1);
 
         public WorkerConcurrency {
             if (trash < 0 || delete < 0 || replicate < 0) {

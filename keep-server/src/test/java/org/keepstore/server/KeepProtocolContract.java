@@ -174,6 +174,19 @@ abstract class KeepProtocolContract {
     }
 
     @Test
+    void rejectingAPutThatAwaits100ContinueClosesTheConnection() throws Exception {
+        try (Socket s = http().socket()) {
+            TestHttp.write(s.getOutputStream(), "PUT /not-a-locator HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n"
+                    + "Expect: 100-continue\r\n\r\n");
+            TestHttp.Response r = TestHttp.readResponse(s.getInputStream());
+            assertEquals(400, r.status());
+            // The body was never invited, so the connection cannot be reused: the server says so.
+            assertEquals("close", r.header("Connection"));
+            assertEquals(-1, s.getInputStream().read());
+        }
+    }
+
+    @Test
     void putOver64MiBIs413BeforeTheBodyIsSent() throws Exception {
         try (Socket s = http().socket()) {
             TestHttp.write(s.getOutputStream(), "PUT /" + EMPTY + " HTTP/1.1\r\nHost: test\r\nContent-Length: "

@@ -208,7 +208,17 @@ class KeepstoreCommandLineIT {
                     Thread.sleep(50);
                 }
                 p.process.destroy();
-                Thread.sleep(300);
+                // The listening socket closes: new connections are refused ...
+                boolean refused = false;
+                for (int i = 0; i < 600 && !refused; i++) {
+                    try (java.net.Socket probe = new java.net.Socket("127.0.0.1", port)) {
+                        Thread.sleep(50);
+                    } catch (java.net.ConnectException e) {
+                        refused = true;
+                    }
+                }
+                assertTrue(refused, "a stopping server accepts no new connections");
+                // ... while the request in progress is waited for.
                 assertTrue(p.process.isAlive(), "the server waits for the request in progress");
                 s.getOutputStream().write(data, 5, data.length - 5);
                 s.getOutputStream().flush();

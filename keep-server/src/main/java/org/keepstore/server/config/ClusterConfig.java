@@ -64,7 +64,7 @@ public record ClusterConfig(String clusterId, String systemRootToken, String man
      * @param blobTrashCheckInterval {@code BlobTrashCheckInterval} (default 24h; 0 = never empty trash)
      * @param trashConcurrency     {@code BlobTrashConcurrency} (default 4)
      * @param deleteConcurrency    {@code BlobDeleteConcurrency} (default 4; 0 = never empty trash)
-     * @param replicateConcurrency {@code BlobReplicateConcurrency} (default 4)
+     * @param replicateConcurrency {@code BlobReplicateConcurrency} (default 1)
      */
     public record Collections(boolean blobSigning, String blobSigningKey, Duration blobSigningTtl,
                               boolean blobTrash, Duration blobTrashLifetime, Duration blobTrashCheckInterval,

@@ -30,6 +30,8 @@ public final class ClusterConfigReader {
     static final Duration DEFAULT_TRASH_CHECK_INTERVAL = Duration.ofHours(24);
     static final int DEFAULT_MAX_KEEP_BLOB_BUFFERS = 128;
     static final int DEFAULT_CONCURRENCY = 4;
+    /** Pull-list items fetched at once unless configured: one, as issue 4 asks (the reference says 4). */
+    static final int DEFAULT_REPLICATE_CONCURRENCY = 1;
     /** The same sanity bound as {@code -max-buffers}. */
     static final int MAX_BUFFERS_LIMIT = 1_000_000;
 
@@ -175,11 +177,15 @@ public final class ClusterConfigReader {
                 c.child("BlobTrashCheckInterval").duration(DEFAULT_TRASH_CHECK_INTERVAL),
                 concurrency(c.child("BlobTrashConcurrency")),
                 concurrency(c.child("BlobDeleteConcurrency")),
-                concurrency(c.child("BlobReplicateConcurrency")));
+                concurrency(c.child("BlobReplicateConcurrency"), DEFAULT_REPLICATE_CONCURRENCY));
     }
 
     private static int concurrency(ConfigNode n) throws ConfigException {
-        int value = n.integer(DEFAULT_CONCURRENCY);
+        return concurrency(n, DEFAULT_CONCURRENCY);
+    }
+
+    private static int concurrency(ConfigNode n, int defaultValue) throws ConfigException {
+        int value = n.integer(defaultValue);
         if (value < 0) {
             throw new ConfigException(n.path() + ": must not be negative (0 disables it)");
         }

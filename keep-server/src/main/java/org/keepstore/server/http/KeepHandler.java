@@ -705,6 +705,12 @@ final class KeepHandler implements HttpHandler {
 
     /** A whole small response in one write, so it leaves without waiting for more data. */
     private static void sendText(HttpServerExchange ex, int status, String contentType, String body) {
+        if (HttpContinue.requiresContinueResponse(ex) && !HttpContinue.isContinueResponseSent(ex)) {
+            // The client waits for "100 Continue" before sending its body and will not send it
+            // now; the connection cannot carry another request, because Undertow would take the
+            // next bytes for this request's body. Say so, and close after answering.
+            ex.setPersistent(false);
+        }
         ex.setStatusCode(status);
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         if (!body.isEmpty()) {

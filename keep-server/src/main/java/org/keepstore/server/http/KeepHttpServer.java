@@ -1,18 +1,28 @@
 package org.keepstore.server.http;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
 
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
+import io.undertow.server.DefaultByteBufferPool;
 import io.undertow.server.handlers.GracefulShutdownHandler;
+import io.undertow.server.protocol.http.HttpOpenListener;
 import org.keepstore.core.BlobSigner;
 import org.keepstore.core.KeepStore;
 import org.keepstore.core.worker.PullItem;
 import org.keepstore.core.worker.TrashItem;
 import org.keepstore.core.worker.WorkQueue;
+import org.xnio.ChannelListeners;
+import org.xnio.OptionMap;
 import org.xnio.Options;
+import org.xnio.StreamConnection;
+import org.xnio.Xnio;
+import org.xnio.XnioWorker;
+import org.xnio.channels.AcceptingChannel;
 
 /**
  * The Keep HTTP server: the protocol of SPEC §3 over Undertow, in front of one {@link KeepStore}.
@@ -34,11 +44,14 @@ public final class KeepHttpServer implements AutoCloseable {
     /** Time for a whole request body (a 64 MiB block at about 110 kB/s). */
     public static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofMinutes(10);
 
+
     private final KeepHandler handler;
     private final GracefulShutdownHandler shutdownHandler;
     private final int workerThreads;
     private final Duration headerTimeout;
-    private Undertow undertow;
+    private XnioWorker worker;
+    private HttpOpenListener openListener;
+    private AcceptingChannel<StreamConnection> listener;
 
     private KeepHttpServer(Builder b) {
         this.handler = new KeepHandler(b.store, b.signer, b.enforcePermissions, b.adminToken, b.managementToken,
@@ -55,34 +68,67 @@ public final class KeepHttpServer implements AutoCloseable {
         return new Builder(store);
     }
 
-    /** Binds and starts serving. {@code host} empty = every interface; {@code port} 0 = any free port. */
-    public synchronized void start(String host, int port) {
-        undertow = Undertow.builder()
-                .addHttpListener(port, host == null || host.isEmpty() ? "0.0.0.0" : host)
-                .setIoThreads(Math.max(2, Runtime.getRuntime().availableProcessors()))
-                .setWorkerThreads(workerThreads)
-                .setSocketOption(Options.TCP_NODELAY, true)
-                .setSocketOption(Options.REUSE_ADDRESSES, true)
-                .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
-                .setServerOption(UndertowOptions.ENABLE_HTTP2, false)
-                .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, 300_000)
+    /**
+     * Binds and starts serving. {@code host} empty = every interface; {@code port} 0 = any free port.
+     *
+     * <p>Built from Undertow's parts rather than {@code Undertow.builder()} so that shutdown can
+     * close the listening socket alone: the builder's server only offers a suspend that also
+     * closes every open connection, which would cut requests in progress short.
+     *
+     * @throws IOException if the address cannot be bound
+     */
+    public synchronized void start(String host, int port) throws IOException {
+        int ioThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
+        worker = Xnio.getInstance(Undertow.class.getClassLoader()).createWorker(OptionMap.builder()
+                .set(Options.WORKER_IO_THREADS, ioThreads)
+                .set(Options.WORKER_TASK_CORE_THREADS, workerThreads)
+                .set(Options.WORKER_TASK_MAX_THREADS, workerThreads)
+                .set(Options.WORKER_NAME, "keepstore")
+                .set(Options.TCP_NODELAY, true)
+                .set(Options.CONNECTION_HIGH_WATER, 1_000_000)
+                .set(Options.CONNECTION_LOW_WATER, 1_000_000)
+                .set(Options.WORKER_TASK_KEEPALIVE, 60_000)
+                .getMap());
+        OptionMap socketOptions = OptionMap.builder()
+                .set(Options.TCP_NODELAY, true)
+                .set(Options.REUSE_ADDRESSES, true)
+                .set(Options.BACKLOG, 1000)
+                // As Undertow's own builder configures its listeners.
+                .set(Options.BALANCING_TOKENS, 1)
+                .set(Options.BALANCING_CONNECTIONS, 2)
+                .set(Options.CONNECTION_HIGH_WATER, 1_000_000)
+                .set(Options.CONNECTION_LOW_WATER, 1_000_000)
+                .getMap();
+        OptionMap undertowOptions = OptionMap.builder()
+                .set(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
+                .set(UndertowOptions.NO_REQUEST_TIMEOUT, 300_000)
                 // Slowloris: a request whose headers are not complete in time is dropped.
-                .setServerOption(UndertowOptions.REQUEST_PARSE_TIMEOUT, (int) Math.min(Integer.MAX_VALUE, headerTimeout.toMillis()))
+                .set(UndertowOptions.REQUEST_PARSE_TIMEOUT, (int) Math.min(Integer.MAX_VALUE, headerTimeout.toMillis()))
                 // Block bodies are limited by the engine (413 at byte 64 MiB + 1); pull and trash
                 // lists from keep-balance can be larger than any block.
-                .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, Long.MAX_VALUE)
-                // CORS first, so even the 503s of a server draining for shutdown carry it.
-                .setHandler(exchange -> {
-                    Cors.addHeaders(exchange.getResponseHeaders());
-                    shutdownHandler.handleRequest(exchange);
-                })
-                .build();
-        undertow.start();
+                .set(UndertowOptions.MAX_ENTITY_SIZE, Long.MAX_VALUE)
+                .getMap();
+        openListener = new HttpOpenListener(new DefaultByteBufferPool(true, 16 * 1024), undertowOptions);
+        // CORS first, so even the 503s of a server draining for shutdown carry it.
+        openListener.setRootHandler(exchange -> {
+            Cors.addHeaders(exchange.getResponseHeaders());
+            shutdownHandler.handleRequest(exchange);
+        });
+        InetSocketAddress address = new InetSocketAddress(host == null || host.isEmpty() ? "0.0.0.0" : host, port);
+        try {
+            listener = worker.createStreamConnectionServer(address,
+                    ChannelListeners.openListenerAdapter(openListener), socketOptions);
+        } catch (IOException e) {
+            worker.shutdownNow();
+            worker = null;
+            throw e;
+        }
+        listener.resumeAccepts();
     }
 
     /** The port actually bound. */
     public int port() {
-        return ((InetSocketAddress) undertow.getListenerInfo().get(0).getAddress()).getPort();
+        return listener.getLocalAddress(InetSocketAddress.class).getPort();
     }
 
     /** Requests being handled now (not counting health and metrics). */
@@ -91,22 +137,28 @@ public final class KeepHttpServer implements AutoCloseable {
     }
 
     /**
-     * Stops taking new requests (they get 503), lets requests in progress finish for at most {@code drain},
-     * then stops.
+     * Stops accepting connections, lets requests in progress finish for at most {@code drain}
+     * (new requests on already open connections get 503), then closes every connection.
      *
      * @return true if every request finished in time
      */
     public synchronized boolean shutdown(Duration drain) throws InterruptedException {
-        if (undertow == null) {
+        if (worker == null) {
             return true;
         }
-        // New requests get 503 from here on (so load balancers and clients move on) while those in
-        // progress finish. Suspending the listener would be closer to "stop accepting", but
-        // Undertow's suspend also closes open connections, cutting requests in progress short.
+        try {
+            listener.close();
+        } catch (IOException e) {
+            // Closing a listening socket does not fail in a way we could act on.
+        }
         shutdownHandler.shutdown();
         boolean drained = shutdownHandler.awaitShutdown(Math.max(1, drain.toMillis()));
-        undertow.stop();
-        undertow = null;
+        openListener.closeConnections();
+        worker.shutdown();
+        if (!worker.awaitTermination(5, TimeUnit.SECONDS)) {
+            worker.shutdownNow();
+        }
+        worker = null;
         handler.close();
         return drained;
     }

@@ -1,0 +1,671 @@
+package org.keepstore.core.client;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.keepstore.core.KeepException;
+import org.keepstore.core.Locator;
+
+/**
+ * An HTTP client for keep servers: reads blocks (verifying every byte), writes blocks to as
+ * many replicas as asked, and asks whether a server has a block.
+ *
+ * <p><b>Which server, in which order.</b> For each block the services are sorted the way the
+ * Arvados SDKs sort them, so every client (and {@code keep-balance}) agrees where a block
+ * should live: by {@code md5hex(HASH + S)} <em>descending</em>, where {@code S} is the last 15
+ * characters of the service UUID, or the root URL for a service given without a UUID. A client
+ * built with {@link Builder#inGivenOrder(boolean) inGivenOrder(true)} skips the sorting and
+ * tries the services exactly as listed (a pull list does this).
+ *
+ * <p><b>Failures.</b> Each request goes through the services in order, in up to
+ * {@link Builder#attempts(int) attempts} rounds:
+ * <ul>
+ *   <li>connection errors, timeouts, 408, 429 and 5xx (except 507) move on to the next service
+ *       and leave the service for the next round, which starts after a back-off delay;</li>
+ *   <li>404 on a read, 507 on a write, and a response whose body does not match the locator's
+ *       hash or size move on to the next service and never ask that service again;</li>
+ *   <li>any other 4xx (400, 401, 403, 405, 413, …) describes the request, not the server, so
+ *       the request fails at once without asking anyone else.</li>
+ * </ul>
+ *
+ * <p><b>Verification.</b> {@link #get} returns data only after its MD5 and size matched the
+ * locator; a corrupt copy is never returned, and the next service is tried instead.
+ *
+ * <p>Tokens are sent as {@code Authorization: Bearer TOKEN}. All requests of a client (and of
+ * the clients derived from it with {@link #toBuilder()}) share one {@link HttpClient}, so
+ * keep-alive connections are reused. Instances are immutable and thread-safe.
+ *
+ * <pre>{@code
+ * KeepClient keep = KeepClient.builder()
+ *         .service("http://keep0.example:25107", "zzzzz-bi6l4-000000000000000")
+ *         .service("http://keep1.example:25107", "zzzzz-bi6l4-000000000000001")
+ *         .token(apiToken)
+ *         .build();
+ * PutResult stored = keep.put(data, 2);               // two replicas
+ * byte[] back = keep.get(stored.locator());           // verified
+ * }</pre>
+ */
+public final class KeepClient {
+
+    /** Waits between retry rounds; replaceable so tests need not wait. */
+    @FunctionalInterface
+    public interface Sleeper {
+        void sleep(Duration delay) throws InterruptedException;
+    }
+
+    private static final int ERROR_BODY_LIMIT = 512;
+    private static final int LOCATOR_BODY_LIMIT = 4096;
+
+    private final List<KeepService> services;
+    private final boolean inGivenOrder;
+    private final String token;
+    private final Duration connectTimeout;
+    private final Duration requestTimeout;
+    private final int attempts;
+    private final Duration initialRetryDelay;
+    private final Duration maxRetryDelay;
+    private final Sleeper sleeper;
+    private final HttpClient http;
+
+    private KeepClient(Builder b) {
+        this.services = List.copyOf(b.services);
+        this.inGivenOrder = b.inGivenOrder;
+        this.token = b.token;
+        this.connectTimeout = b.connectTimeout;
+        this.requestTimeout = b.requestTimeout;
+        this.attempts = b.attempts;
+        this.initialRetryDelay = b.initialRetryDelay;
+        this.maxRetryDelay = b.maxRetryDelay;
+        this.sleeper = b.sleeper;
+        this.http = b.httpClient != null ? b.httpClient
+                : HttpClient.newBuilder()
+                        .version(HttpClient.Version.HTTP_1_1)
+                        .followRedirects(HttpClient.Redirect.NEVER)
+                        .connectTimeout(connectTimeout)
+                        .build();
+    }
+
+    /** A builder with the defaults: 3 attempts, 0.5 s first back-off, 20 s connect and 300 s request timeouts. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * A builder holding this client's settings and its {@link HttpClient}, so clients built from
+     * it share connections with this one (e.g. to talk to another set of services).
+     */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.services.addAll(services);
+        b.inGivenOrder = inGivenOrder;
+        b.token = token;
+        b.connectTimeout = connectTimeout;
+        b.requestTimeout = requestTimeout;
+        b.attempts = attempts;
+        b.initialRetryDelay = initialRetryDelay;
+        b.maxRetryDelay = maxRetryDelay;
+        b.sleeper = sleeper;
+        b.httpClient = http;
+        return b;
+    }
+
+    /** The services, as configured. */
+    public List<KeepService> services() {
+        return services;
+    }
+
+    /**
+     * The order in which this client tries its services for a block: the configured order when
+     * built {@link Builder#inGivenOrder(boolean) inGivenOrder}, else the rendezvous order described
+     * on this class.
+     */
+    public List<KeepService> serviceOrder(String hash) {
+        if (!Locator.isHash(hash)) {
+            throw new IllegalArgumentException(KeepException.INVALID_LOCATOR);
+        }
+        if (inGivenOrder) {
+            return services;
+        }
+        List<KeepService> sorted = new ArrayList<>(services);
+        sorted.sort(Comparator.comparing((KeepService s) -> md5Hex(hash + s.rendezvousKey())).reversed());
+        return sorted;
+    }
+
+    /**
+     * Reads a block and checks it against the locator before returning it.
+     *
+     * @param locator as given by a keep server (signature hints are sent along)
+     * @return the block's bytes, whose MD5 (and size, when the locator has a size hint) matched
+     * @throws KeepClientException when no service returned a good copy ({@link
+     *                             KeepClientException#isNotFound()} when all said 404)
+     */
+    public byte[] get(Locator locator) throws IOException, InterruptedException {
+        FetchedBlock block = fetch(locator, null);
+        byte[] data = block.data();
+        return data.length == block.length() ? data : java.util.Arrays.copyOf(data, block.length());
+    }
+
+    /** {@link #get(Locator)} for a locator string. */
+    public byte[] get(String locator) throws IOException, InterruptedException {
+        return get(Locator.parse(locator));
+    }
+
+    /**
+     * Reads a block into the caller's buffer (e.g. a pooled one), checking it against the
+     * locator. On failure the buffer's contents are undefined.
+     *
+     * @param buffer large enough for the block: at least its size hint, or 64 MiB when the
+     *               locator has none
+     * @return the block's length; {@code buffer[0..length)} holds the verified block
+     */
+    public int get(Locator locator, byte[] buffer) throws IOException, InterruptedException {
+        Objects.requireNonNull(buffer, "buffer");
+        long needed = locator.hasSize() ? locator.size() : Locator.MAX_BLOCK_SIZE;
+        if (buffer.length < needed) {
+            throw new IllegalArgumentException("buffer of " + buffer.length + " bytes cannot hold " + needed);
+        }
+        return fetch(locator, buffer).length();
+    }
+
+    /**
+     * Asks whether a service has the block (HTTP HEAD; the data is not transferred, so it is not
+     * verified here — the server verifies it).
+     *
+     * @return the size the service reported, or the locator's size hint if it sent none
+     * @throws KeepClientException when no service has it
+     */
+    public long head(Locator locator) throws IOException, InterruptedException {
+        Failures failures = new Failures(locator);
+        long[] size = {-1};
+        boolean done = runRounds(serviceOrder(locator.hash()), failures, service -> {
+            HttpRequest request = request(service, "/" + locator)
+                    .method("HEAD", HttpRequest.BodyPublishers.noBody())
+                    .build();
+            Exchange<Void> ex = exchange(request, HttpResponse.BodyHandlers.discarding(), null);
+            if (ex.failure != null) {
+                return failures.connectionFailed(service, ex.failure);
+            }
+            if (ex.response.statusCode() != 200) {
+                return failures.httpError(service, ex.response.statusCode(), "", true);
+            }
+            size[0] = ex.response.headers().firstValueAsLong("Content-Length").orElse(locator.size());
+            return Verdict.DONE;
+        });
+        if (!done) {
+            throw failures.exception("HEAD " + locator.hashAndSize() + " failed");
+        }
+        return size[0];
+    }
+
+    /** Writes {@code data} to {@code replicas} replicas (see {@link #put(byte[], int, int, int)}). */
+    public PutResult put(byte[] data, int replicas) throws IOException, InterruptedException {
+        return put(data, 0, data.length, replicas);
+    }
+
+    /**
+     * Writes a block to services in order until their {@code X-Keep-Replicas-Stored} headers add
+     * up to {@code replicas}. Each service is asked at most once successfully; failing services
+     * are retried per the rules on this class.
+     *
+     * @return the (signed, if the service signs) locator and the replicas stored
+     * @throws InsufficientReplicasException when some but too few replicas were stored
+     * @throws KeepClientException           when no service stored it
+     */
+    public PutResult put(byte[] data, int offset, int length, int replicas) throws IOException, InterruptedException {
+        if (replicas < 1) {
+            throw new IllegalArgumentException("replicas must be at least 1");
+        }
+        if (length > Locator.MAX_BLOCK_SIZE) {
+            throw new IllegalArgumentException("a block holds at most " + Locator.MAX_BLOCK_SIZE + " bytes");
+        }
+        Objects.checkFromIndexSize(offset, length, data.length);
+        String hash = md5Hex(data, offset, length);
+        Locator unsigned = Locator.of(hash, length);
+        Failures failures = new Failures(unsigned);
+        int[] stored = {0};
+        AtomicReference<Locator> returned = new AtomicReference<>();
+
+        boolean done = runRounds(serviceOrder(hash), failures, service -> {
+            HttpRequest request = request(service, "/" + hash)
+                    .PUT(HttpRequest.BodyPublishers.ofByteArray(data, offset, length))
+                    .header("X-Keep-Desired-Replicas", Integer.toString(replicas - stored[0]))
+                    .build();
+            Exchange<BoundedBodySubscriber.Body> ex = exchange(request, info ->
+                    new BoundedBodySubscriber(new byte[LOCATOR_BODY_LIMIT], false, LOCATOR_BODY_LIMIT, false), null);
+            if (ex.failure != null) {
+                return failures.connectionFailed(service, ex.failure);
+            }
+            int status = ex.response.statusCode();
+            String body = text(ex.response.body());
+            if (status != 200) {
+                return failures.httpError(service, status, body, false);
+            }
+            Locator answer;
+            try {
+                answer = Locator.parse(body.trim());
+            } catch (KeepException e) {
+                return failures.badResponse(service, "unparseable locator in response");
+            }
+            if (!answer.hash().equals(hash)) {
+                return failures.badResponse(service, "response names another block");
+            }
+            returned.compareAndSet(null, answer);
+            stored[0] += ex.response.headers().firstValue("X-Keep-Replicas-Stored")
+                    .map(KeepClient::parseReplicas).orElse(1);
+            return stored[0] >= replicas ? Verdict.DONE : Verdict.NEXT_SERVICE;
+        });
+        if (done) {
+            return new PutResult(returned.get(), stored[0]);
+        }
+        if (stored[0] > 0) {
+            throw new InsufficientReplicasException(new PutResult(returned.get(), stored[0]), replicas,
+                    failures.status(), failures.lines);
+        }
+        throw failures.exception("PUT " + unsigned + " failed");
+    }
+
+    // --- reading ---------------------------------------------------------------------------
+
+    private record FetchedBlock(byte[] data, int length) {
+    }
+
+    private FetchedBlock fetch(Locator locator, byte[] callerBuffer) throws IOException, InterruptedException {
+        Failures failures = new Failures(locator);
+        AtomicReference<FetchedBlock> result = new AtomicReference<>();
+        boolean done = runRounds(serviceOrder(locator.hash()), failures, service -> {
+            AtomicReference<BoundedBodySubscriber> blockBody = new AtomicReference<>();
+            HttpRequest request = request(service, "/" + locator).GET().build();
+            Exchange<BoundedBodySubscriber.Body> ex = exchange(request, info -> {
+                if (info.statusCode() != 200) {
+                    return new BoundedBodySubscriber(new byte[ERROR_BODY_LIMIT], false, ERROR_BODY_LIMIT, false);
+                }
+                BoundedBodySubscriber s = blockSubscriber(locator, callerBuffer,
+                        info.headers().firstValueAsLong("Content-Length").orElse(-1));
+                blockBody.set(s);
+                return s;
+            }, blockBody);
+            if (ex.failure instanceof BoundedBodySubscriber.BodyTooLongException) {
+                return failures.badResponse(service, "corrupt copy: longer than " + describeSize(locator));
+            }
+            if (ex.failure != null) {
+                return failures.connectionFailed(service, ex.failure);
+            }
+            int status = ex.response.statusCode();
+            if (status != 200) {
+                return failures.httpError(service, status, text(ex.response.body()), true);
+            }
+            BoundedBodySubscriber.Body body = ex.response.body();
+            if (locator.hasSize() && body.length() != locator.size()) {
+                return failures.badResponse(service, "corrupt copy: " + body.length() + " bytes, expected " + locator.size());
+            }
+            if (!md5Hex(body.array(), 0, body.length()).equals(locator.hash())) {
+                return failures.badResponse(service, "corrupt copy: checksum mismatch");
+            }
+            result.set(new FetchedBlock(body.array(), body.length()));
+            return Verdict.DONE;
+        });
+        if (!done) {
+            throw failures.exception("GET " + locator.hashAndSize() + " failed");
+        }
+        return result.get();
+    }
+
+    private static String describeSize(Locator locator) {
+        return locator.hasSize() ? locator.size() + " bytes" : "a block";
+    }
+
+    /** A subscriber for a 200 body: exactly the size hint at most, else at most one block. */
+    private static BoundedBodySubscriber blockSubscriber(Locator locator, byte[] callerBuffer, long contentLength) {
+        int limit = locator.hasSize() ? (int) Math.min(locator.size(), Locator.MAX_BLOCK_SIZE) : Locator.MAX_BLOCK_SIZE;
+        if (callerBuffer != null) {
+            return new BoundedBodySubscriber(callerBuffer, false, limit, true);
+        }
+        if (locator.hasSize()) {
+            return new BoundedBodySubscriber(new byte[limit], false, limit, true);
+        }
+        // No size hint: trust Content-Length only as a first guess; the limit still holds.
+        int initial = contentLength >= 0 && contentLength <= limit ? (int) contentLength : 64 * 1024;
+        return new BoundedBodySubscriber(new byte[initial], true, limit, true);
+    }
+
+    // --- the retry loop -----------------------------------------------------------------------
+
+    /** What one attempt on one service means for the request. */
+    enum Verdict {
+        /** The request is complete. */
+        DONE,
+        /** Try the next service; this one may be asked again in the next round. */
+        RETRY_LATER,
+        /** Try the next service; do not ask this one again. */
+        NEXT_SERVICE,
+        /** The request itself was refused; stop. */
+        GIVE_UP
+    }
+
+    @FunctionalInterface
+    private interface Attempt {
+        Verdict tryService(KeepService service) throws InterruptedException;
+    }
+
+    /** Runs attempts over the services in rounds; true when one attempt said DONE. */
+    private boolean runRounds(List<KeepService> order, Failures failures, Attempt attempt) throws InterruptedException {
+        if (order.isEmpty()) {
+            failures.lines.add("no keep services configured");
+            return false;
+        }
+        List<KeepService> toTry = order;
+        for (int round = 1; ; round++) {
+            List<KeepService> retryLater = new ArrayList<>();
+            for (KeepService service : toTry) {
+                Verdict verdict = attempt.tryService(service);
+                switch (verdict) {
+                    case DONE:
+                        return true;
+                    case GIVE_UP:
+                        return false;
+                    case RETRY_LATER:
+                        retryLater.add(service);
+                        break;
+                    case NEXT_SERVICE:
+                        break;
+                    default:
+                        throw new IllegalStateException(verdict.name());
+                }
+            }
+            if (retryLater.isEmpty() || round >= attempts) {
+                return false;
+            }
+            sleeper.sleep(retryDelay(round));
+            toTry = retryLater;
+        }
+    }
+
+    /** The pause after round {@code round} failed: doubling from the initial delay, capped. */
+    Duration retryDelay(int round) {
+        Duration delay = initialRetryDelay;
+        for (int i = 1; i < round && delay.compareTo(maxRetryDelay) < 0; i++) {
+            delay = delay.multipliedBy(2);
+        }
+        return delay.compareTo(maxRetryDelay) > 0 ? maxRetryDelay : delay;
+    }
+
+    /** Collects why attempts failed and classifies them. */
+    private static final class Failures {
+        final List<String> lines = new ArrayList<>();
+        final Locator locator;
+        int lastStatus;
+        int notFound;
+        int answered;
+        int refusedStatus;
+
+        Failures(Locator locator) {
+            this.locator = locator;
+        }
+
+        Verdict connectionFailed(KeepService service, Throwable failure) {
+            answered++;
+            String reason = failure instanceof HttpTimeoutException || failure instanceof TimeoutException
+                    ? "timed out" : failure instanceof ConnectException ? "connection refused"
+                    : failure.getClass().getSimpleName() + (failure.getMessage() == null ? "" : " " + failure.getMessage());
+            lines.add(service.root() + ": " + reason);
+            return Verdict.RETRY_LATER;
+        }
+
+        Verdict httpError(KeepService service, int status, String body, boolean reading) {
+            answered++;
+            lastStatus = status;
+            String firstLine = body.strip().lines().findFirst().orElse("");
+            if (firstLine.length() > 200) {
+                firstLine = firstLine.substring(0, 200);
+            }
+            lines.add(service.root() + ": HTTP " + status + (firstLine.isEmpty() ? "" : " \"" + firstLine + "\""));
+            if (status == 408 || status == 429 || (status >= 500 && status != 507)) {
+                return Verdict.RETRY_LATER;
+            }
+            if (reading && status == 404) {
+                notFound++;
+                return Verdict.NEXT_SERVICE;
+            }
+            if (!reading && status == 507) {
+                return Verdict.NEXT_SERVICE;
+            }
+            refusedStatus = status;
+            return Verdict.GIVE_UP;
+        }
+
+        Verdict badResponse(KeepService service, String reason) {
+            answered++;
+            lines.add(service.root() + ": " + reason);
+            return Verdict.NEXT_SERVICE;
+        }
+
+        int status() {
+            if (refusedStatus != 0) {
+                return refusedStatus;
+            }
+            if (answered > 0 && notFound == answered) {
+                return 404;
+            }
+            return lastStatus;
+        }
+
+        KeepClientException exception(String what) {
+            return new KeepClientException(what, status(), lines);
+        }
+    }
+
+    // --- HTTP plumbing -----------------------------------------------------------------------
+
+    private HttpRequest.Builder request(KeepService service, String path) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(service.root() + path)).timeout(requestTimeout);
+        if (token != null && !token.isEmpty()) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return b;
+    }
+
+    /** A response, or why there is none. */
+    private record Exchange<T>(HttpResponse<T> response, Throwable failure) {
+    }
+
+    /**
+     * Sends a request and waits for the whole response, body included, for at most the request
+     * timeout. (The JDK client's own timeout covers only the wait for the headers.)
+     *
+     * @param body when set, the subscriber collecting a block body; it is told to stop writing
+     *             if the exchange is abandoned, so a caller's buffer is never written late
+     */
+    private <T> Exchange<T> exchange(HttpRequest request, HttpResponse.BodyHandler<T> handler,
+                                     AtomicReference<BoundedBodySubscriber> body) throws InterruptedException {
+        CompletableFuture<HttpResponse<T>> future = http.sendAsync(request, handler);
+        try {
+            return new Exchange<>(future.get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS), null);
+        } catch (TimeoutException e) {
+            abandon(future, body);
+            return new Exchange<>(null, e);
+        } catch (InterruptedException e) {
+            abandon(future, body);
+            throw e;
+        } catch (ExecutionException e) {
+            return new Exchange<>(null, mostTellingCause(e));
+        } catch (CancellationException e) {
+            return new Exchange<>(null, e);
+        }
+    }
+
+    /**
+     * The JDK client wraps failures in layers; the one that says what happened (a body too long,
+     * a timeout, a refused connection) may be several causes deep.
+     */
+    private static Throwable mostTellingCause(ExecutionException e) {
+        for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
+            if (t instanceof BoundedBodySubscriber.BodyTooLongException || t instanceof HttpTimeoutException
+                    || t instanceof ConnectException) {
+                return t;
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return e.getCause() == null ? e : e.getCause();
+    }
+
+    private static void abandon(CompletableFuture<?> future, AtomicReference<BoundedBodySubscriber> body) {
+        future.cancel(true);
+        if (body != null && body.get() != null) {
+            body.get().abandon();
+        }
+    }
+
+    private static String text(BoundedBodySubscriber.Body body) {
+        return new String(body.array(), 0, body.length(), StandardCharsets.UTF_8);
+    }
+
+    private static int parseReplicas(String header) {
+        try {
+            return Math.max(0, Integer.parseInt(header.trim()));
+        } catch (NumberFormatException e) {
+            return 1;
+        }
+    }
+
+    static String md5Hex(String s) {
+        byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+        return md5Hex(bytes, 0, bytes.length);
+    }
+
+    static String md5Hex(byte[] data, int offset, int length) {
+        try {
+            MessageDigest md5 = MessageDigest.getInstance("MD5");
+            md5.update(data, offset, length);
+            return HexFormat.of().formatHex(md5.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("MD5 is missing from this JVM", e);
+        }
+    }
+
+    /** Settings for a {@link KeepClient}. */
+    public static final class Builder {
+        private final List<KeepService> services = new ArrayList<>();
+        private boolean inGivenOrder;
+        private String token;
+        private Duration connectTimeout = Duration.ofSeconds(20);
+        private Duration requestTimeout = Duration.ofSeconds(300);
+        private int attempts = 3;
+        private Duration initialRetryDelay = Duration.ofMillis(500);
+        private Duration maxRetryDelay = Duration.ofSeconds(8);
+        private Sleeper sleeper = delay -> Thread.sleep(delay.toMillis());
+        private HttpClient httpClient;
+
+        private Builder() {
+        }
+
+        /** Adds a service known by its root URL only ({@code http://host:port}). */
+        public Builder service(String root) {
+            services.add(KeepService.of(root));
+            return this;
+        }
+
+        /** Adds a service with its UUID, which decides its place in the rendezvous order. */
+        public Builder service(String root, String uuid) {
+            services.add(new KeepService(root, uuid));
+            return this;
+        }
+
+        /** Replaces the services. */
+        public Builder services(List<KeepService> list) {
+            services.clear();
+            services.addAll(list);
+            return this;
+        }
+
+        /**
+         * True: try services in the order given instead of the rendezvous order (as a pull list
+         * asks). Default false.
+         */
+        public Builder inGivenOrder(boolean given) {
+            this.inGivenOrder = given;
+            return this;
+        }
+
+        /** The API token sent with every request, or null for none. */
+        public Builder token(String apiToken) {
+            this.token = apiToken;
+            return this;
+        }
+
+        /** How long to wait for a TCP connection. Applies only to a client built without {@link #httpClient}. */
+        public Builder connectTimeout(Duration timeout) {
+            this.connectTimeout = positive(timeout, "connectTimeout");
+            return this;
+        }
+
+        /** How long one request to one service may take, response body included. */
+        public Builder requestTimeout(Duration timeout) {
+            this.requestTimeout = positive(timeout, "requestTimeout");
+            return this;
+        }
+
+        /** Rounds over the services before giving up (1 = no retries). Default 3. */
+        public Builder attempts(int rounds) {
+            if (rounds < 1) {
+                throw new IllegalArgumentException("attempts must be at least 1");
+            }
+            this.attempts = rounds;
+            return this;
+        }
+
+        /** The pause before the second round, doubling before each later one up to {@code max}. */
+        public Builder retryDelay(Duration initial, Duration max) {
+            if (initial.isNegative() || max.compareTo(initial) < 0) {
+                throw new IllegalArgumentException("need 0 <= initial <= max retry delay");
+            }
+            this.initialRetryDelay = initial;
+            this.maxRetryDelay = max;
+            return this;
+        }
+
+        /** How to wait between rounds (tests pass one that records instead of sleeping). */
+        public Builder sleeper(Sleeper s) {
+            this.sleeper = Objects.requireNonNull(s, "sleeper");
+            return this;
+        }
+
+        /** Uses this HTTP client (and its connection pool) instead of creating one. */
+        public Builder httpClient(HttpClient client) {
+            this.httpClient = client;
+            return this;
+        }
+
+        public KeepClient build() {
+            return new KeepClient(this);
+        }
+
+        private static Duration positive(Duration d, String name) {
+            if (d == null || d.isZero() || d.isNegative()) {
+                throw new IllegalArgumentException(name + " must be positive");
+            }
+            return d;
+        }
+    }
+}
