@@ -151,7 +151,7 @@ class HttpFuzzIT {
             assertEquals(List.of(), errors, "unexpected errors logged while fuzzing");
             assertEquals(canaryBefore, snapshot(canary), "the canary directory beside the volumes is untouched");
             Map<String, Integer> fdKindsAfter = server.fdTargets();
-            Keepstore.assertNoFdLeak(fdKindsBefore, fdKindsAfter, 64 + 8, 2);
+            server.awaitNoFdLeak(fdKindsBefore, 64 + 8, 2);
             assertEquals(0, server.terminate(), "clean stop after fuzzing");
 
             Suite.figure("fuzz: requests sent / crashes / 5xx / hangs", requests + " / 0 / 0 / " + hung.get());

@@ -158,6 +158,25 @@ final class Keepstore implements AutoCloseable {
     }
 
     /**
+     * {@link #assertNoFdLeak} on this process's descriptors now, retried for up to 15 s: a
+     * connection just closed under a blocked thread briefly holds a placeholder descriptor.
+     */
+    void awaitNoFdLeak(java.util.Map<String, Integer> before, int workerThreads, int socketSlack)
+            throws IOException, InterruptedException {
+        for (int i = 0; ; i++) {
+            try {
+                assertNoFdLeak(before, fdTargets(), workerThreads, socketSlack);
+                return;
+            } catch (AssertionError e) {
+                if (i >= 30) {
+                    throw e;
+                }
+                Thread.sleep(500);
+            }
+        }
+    }
+
+    /**
      * Asserts that descriptors taken after some load are those of before, give or take: sockets
      * may differ by {@code socketSlack} (keep-alive connections of the test's own client), and each
      * worker thread that ever waited on a client keeps one selector (an eventpoll and an eventfd
@@ -172,9 +191,14 @@ final class Keepstore implements AutoCloseable {
         if (after.getOrDefault("socket:", 0) > before.getOrDefault("socket:", 0) + socketSlack) {
             throw new AssertionError("sockets leaked: " + both);
         }
+        // The first connection closed under a blocked worker thread leaves one more /dev/null open
+        // for good (observed once per process however many are closed): allowed once, not more.
+        if (after.getOrDefault("/dev/null", 0) > before.getOrDefault("/dev/null", 0) + 1) {
+            throw new AssertionError("/dev/null descriptors leaked: " + both);
+        }
         java.util.Map<String, Integer> filesBefore = new java.util.TreeMap<>(before);
         java.util.Map<String, Integer> filesAfter = new java.util.TreeMap<>(after);
-        for (String kind : List.of("socket:", "anon_inode:[eventpoll]", "anon_inode:[eventfd]")) {
+        for (String kind : List.of("socket:", "anon_inode:[eventpoll]", "anon_inode:[eventfd]", "/dev/null")) {
             filesBefore.remove(kind);
             filesAfter.remove(kind);
         }

@@ -92,7 +92,7 @@ class OverloadIT {
 
             // No leak: the storms end where the warm-up ended, give or take a few transient
             // descriptors (a log roll, a JIT thread coming or going).
-            Keepstore.assertNoFdLeak(fdKindsBefore, server.fdTargets(), 8 + 8, 2);
+            server.awaitNoFdLeak(fdKindsBefore, 8 + 8, 2);
             assertTrue(threadsAfter <= threadsBefore + 5, "threads leaked: " + threadsBefore + " → " + threadsAfter);
             // Memory: block buffers are bounded by max-buffers; the "fixed JVM overhead" of §7 is
             // the RSS of the started server before any buffer exists, plus a margin for what load

@@ -37,8 +37,8 @@ class SlowClientsIT {
         Path vol = Files.createDirectories(tmp.resolve("vol"));
         Random random = new Random();
         try (Keepstore server = Keepstore.start(tmp, "slow", List.of("-Xmx512m",
-                "-Dkeepstore.http.headerTimeout=5s", "-Dkeepstore.http.idleTimeout=5s",
-                "-Dkeepstore.http.bodyTimeout=8s"), List.of("-volume=" + vol, "-max-buffers=3", "-max-requests=8"))) {
+                "-Dkeepstore.http.headerTimeout=8s", "-Dkeepstore.http.idleTimeout=8s",
+                "-Dkeepstore.http.bodyTimeout=12s"), List.of("-volume=" + vol, "-max-buffers=3", "-max-requests=8"))) {
             byte[] big = Http.randomBlock(64 << 20, random);
             String bigLocator = server.http.putBlock(big);
             assertNotNull(bigLocator);
@@ -122,7 +122,7 @@ class SlowClientsIT {
             int fdsAfter = server.openFds();
             Suite.figure("slow clients: fds before / after", fdsBefore + " / " + fdsAfter);
             assertTrue(server.logText().contains("request body not complete after"), "the trickle was timed out");
-            Keepstore.assertNoFdLeak(fdKindsBefore, server.fdTargets(), 8 + 8, 2);
+            server.awaitNoFdLeak(fdKindsBefore, 8 + 8, 2);
         }
     }
 
