@@ -58,12 +58,7 @@ public final class MemoryVolume implements Volume {
 
     @Override
     public StoredBlock open(String hash) throws IOException {
-        checkFailure();
-        context.metrics().operation(deviceId, "get");
-        Stored s = blocks.get(hash);
-        if (s == null) {
-            throw new BlockNotFoundException(hash);
-        }
+        Stored s = liveBlock(hash, "get");
         context.metrics().ioBytes(deviceId, "out", s.data.length);
         return new StoredBlock(s.data.length, new ByteArrayInputStream(s.data));
     }
@@ -98,13 +93,7 @@ public final class MemoryVolume implements Volume {
 
     @Override
     public long mtimeNanos(String hash) throws IOException {
-        checkFailure();
-        context.metrics().operation(deviceId, "head");
-        Stored s = blocks.get(hash);
-        if (s == null) {
-            throw new BlockNotFoundException(hash);
-        }
-        return s.mtimeNanos;
+        return liveBlock(hash, "head").mtimeNanos;
     }
 
     @Override
@@ -245,6 +234,17 @@ public final class MemoryVolume implements Volume {
     /** Makes every volume operation (except the hooks and status) throw {@code e}; null heals it. */
     public void failWith(IOException e) {
         this.failure = e;
+    }
+
+    /** Counts {@code operation} and returns the live block {@code hash}, failing as a read of it would. */
+    private Stored liveBlock(String hash, String operation) throws IOException {
+        checkFailure();
+        context.metrics().operation(deviceId, operation);
+        Stored s = blocks.get(hash);
+        if (s == null) {
+            throw new BlockNotFoundException(hash);
+        }
+        return s;
     }
 
     private void checkFailure() throws IOException {

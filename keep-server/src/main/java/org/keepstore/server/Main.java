@@ -2,6 +2,8 @@ package org.keepstore.server;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -120,6 +122,7 @@ public final class Main {
     }
 
     private int serve(ServerSettings settings) throws StartupException, InterruptedException {
+        checkListenHost(settings);
         Clock clock = Clock.systemUTC();
         ServerMetrics metrics = new ServerMetrics();
         PidFile pidFile = settings.pidFile() == null ? null : PidFile.acquire(settings.pidFile());
@@ -167,7 +170,8 @@ public final class Main {
             } catch (IOException | RuntimeException e) {
                 server = null;
                 Throwable cause = e.getCause() == null ? e : e.getCause();
-                throw new StartupException("cannot listen on " + settings.listenAddress() + ": " + cause.getMessage());
+                throw new StartupException("cannot listen on " + settings.listenAddress() + ": "
+                        + (cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage()));
             }
             log.info("listening on {} (port {})", settings.listenAddress(), server.port());
             if (settings.trashEnabled() && workers.delete() > 0) {
@@ -217,6 +221,19 @@ public final class Main {
             return d;
         } catch (IllegalArgumentException e) {
             throw new StartupException("-D" + name + "=" + value + ": " + e.getMessage());
+        }
+    }
+
+    /** A listen host that does not resolve is a bad setting: one line on stderr before anything is opened. */
+    private static void checkListenHost(ServerSettings settings) throws StartupException {
+        String host = settings.listenHost();
+        if (host == null || host.isEmpty()) {
+            return;
+        }
+        try {
+            InetAddress.getByName(host);
+        } catch (UnknownHostException e) {
+            throw new StartupException("cannot listen on " + settings.listenAddress() + ": unknown host " + host);
         }
     }
 

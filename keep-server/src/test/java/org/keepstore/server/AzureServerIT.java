@@ -27,6 +27,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 import org.keepstore.core.Locator;
+import org.keepstore.volumes.azure.Azurite;
 
 /**
  * End to end through a server process whose only volume is one Azure container on Azurite,
@@ -43,7 +44,7 @@ class AzureServerIT {
     @TempDir
     static Path tmp;
 
-    private TestAzurite azurite;
+    private Azurite azurite;
     private String container;
     private ServerProcess server;
     private TestHttp http;
@@ -51,14 +52,13 @@ class AzureServerIT {
 
     @BeforeAll
     void start() throws Exception {
-        azurite = TestAzurite.fromEnvironment();
+        azurite = Azurite.fromEnvironment();
         container = azurite.newContainer();
         Path token = KeepstoreProcessIT.secretFile(tmp, "token", ADMIN_TOKEN);
-        Path accountKey = KeepstoreProcessIT.secretFile(tmp, "azure-key", azurite.key);
         port = ServerProcess.freePort();
         List<String> args = new ArrayList<>(List.of("-listen=127.0.0.1:" + port, "-data-manager-token-file=" + token,
                 "-never-delete=false", "-blob-signature-ttl=1", "-trash-lifetime=1h", "-max-buffers=4"));
-        args.addAll(azurite.accountFlags(accountKey));
+        args.addAll(BackendFlags.azureAccount(azurite, tmp));
         args.add("-azure-storage-container-volume=" + container);
         server = ServerProcess.start(tmp, List.of(), args);
         http = server.awaitHealthy(port);

@@ -51,7 +51,15 @@ final class ConfigFixtures {
                     .append("          Root: ").append(roots[i]).append("\n")
                     .append("          Serialize: true\n");
         }
-        return write(dir, "contract-cluster.yml", """
+        return contractCluster(dir, "contract-cluster.yml", port, volumes.toString());
+    }
+
+    /**
+     * Writes {@code fileName}: the contract's cluster (signatures enforced, trash enabled, no
+     * management token) on 127.0.0.1:{@code port}, with {@code volumes} as its Volumes section.
+     */
+    static Path contractCluster(Path dir, String fileName, int port, String volumes) throws IOException {
+        return write(dir, fileName, """
                 Clusters:
                   zzzzz:
                     SystemRootToken: %s

@@ -1,6 +1,5 @@
 package org.keepstore.server;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 import org.junit.jupiter.api.AfterAll;
@@ -23,7 +22,7 @@ class ConfigModeInProcessTest extends KeepProtocolContract {
 
     @BeforeAll
     void start() throws Exception {
-        roots = new Path[]{Files.createDirectories(tmp.resolve("vol0")), Files.createDirectories(tmp.resolve("vol1"))};
+        roots = DirectoryCopies.createRoots(tmp, 2);
         int port = ServerProcess.freePort();
         Path config = ConfigFixtures.contractConfig(tmp, port, roots);
         keepstore = InJvmKeepstore.start(ConfigFixtures.args(config));

@@ -9,6 +9,15 @@ final class DirectoryCopies {
     private DirectoryCopies() {
     }
 
+    /** Creates {@code count} empty volume directories {@code vol0, vol1, ...} under {@code dir}. */
+    static Path[] createRoots(Path dir, int count) throws IOException {
+        Path[] roots = new Path[count];
+        for (int i = 0; i < count; i++) {
+            roots[i] = Files.createDirectories(dir.resolve("vol" + i));
+        }
+        return roots;
+    }
+
     static Path file(Path root, String hash) {
         return root.resolve(hash.substring(0, 3)).resolve(hash);
     }

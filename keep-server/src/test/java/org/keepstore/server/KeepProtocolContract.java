@@ -511,6 +511,104 @@ abstract class KeepProtocolContract {
         throw new AssertionError("not in index: " + hash);
     }
 
+    // ------------------------------------------------------------ conformance details
+
+    @Test
+    void headWorksWhereverGetDoesWithContentLengthAndNoBody() throws Exception {
+        for (String path : List.of("/status.json", "/_health/ping", "/metrics")) {
+            TestHttp.Response get = http().get(path);
+            TestHttp.Response head = http().send("HEAD", path, null);
+            assertEquals(200, head.status(), path);
+            assertEquals(0, head.body().length, path);
+            assertNotNull(head.header("Content-Length"), path);
+            assertCors(head);
+            assertEquals(get.header("Content-Type"), head.header("Content-Type"), path);
+        }
+        String someMount = json.readTree(http().get("/mounts", "Authorization", bearer(ADMIN_TOKEN)).body())
+                .get(0).get("uuid").asText();
+        for (String path : List.of("/index", "/index/abc", "/mounts", "/mounts/" + someMount + "/blocks")) {
+            assertEquals(401, http().send("HEAD", path, null).status(), path);
+            TestHttp.Response head = http().send("HEAD", path, null, "Authorization", bearer(ADMIN_TOKEN));
+            assertEquals(200, head.status(), path);
+            assertEquals(0, head.body().length, path);
+        }
+    }
+
+    @Test
+    void headWithoutSizeHintIsAllowed() throws Exception {
+        // SPEC §3 answers 405 only to a GET without a size hint (the reference server lets HEAD through).
+        byte[] data = "head without size".getBytes();
+        Locator signed = Locator.parse(store(data));
+        TestHttp.Response head = http().send("HEAD", "/" + signed.hash() + "+" + signed.signatureHint(), null,
+                "Authorization", bearer(USER_TOKEN));
+        assertEquals(200, head.status());
+        assertEquals(Integer.toString(data.length), head.header("Content-Length"));
+        assertEquals(405, getSigned(signed.hash() + "+" + signed.signatureHint()).status());
+    }
+
+    @Test
+    void getOfMalformedLocatorStillVariesOnSignature() throws Exception {
+        for (String method : List.of("GET", "HEAD")) {
+            TestHttp.Response r = http().send(method, "/" + EMPTY + "++0", null, "Authorization", bearer(USER_TOKEN));
+            assertEquals(400, r.status(), method);
+            assertEquals("X-Keep-Signature", r.header("Vary"), method);
+        }
+    }
+
+    @Test
+    void indexPrefixFromTheQueryWinsOverThePath() throws Exception {
+        byte[] data = "query prefix wins".getBytes();
+        String hash = TestHttp.md5(data);
+        store(data);
+        String otherPrefix = hash.charAt(0) == '0' ? "1" : "0";
+        String text = http().get("/index/" + otherPrefix + "?prefix=" + hash.substring(0, 3),
+                "Authorization", bearer(ADMIN_TOKEN)).text();
+        assertTrue(text.contains(hash + "+"), text);
+        assertTrue(text.endsWith("\n"));
+    }
+
+    @Test
+    void adminTokenMayComeFromTheQueryBesideAnotherHeaderToken() throws Exception {
+        // Like the reference server, every token the request carries is tried against the admin token.
+        assertEquals(200, http().get("/mounts?api_token=" + ADMIN_TOKEN, "Authorization", bearer(USER_TOKEN)).status());
+        assertEquals(403, http().get("/mounts?api_token=" + USER_TOKEN, "Authorization", bearer("other")).status());
+    }
+
+    @Test
+    void pullAndTrashListsAnswer100ContinueAtOnce() throws Exception {
+        // libcurl-based clients send Expect: 100-continue with these bodies too, and wait for the
+        // invitation before sending them.
+        String trash = "[{\"locator\":\"" + EMPTY + "+0\",\"block_mtime\":1,\"mount_uuid\":\"\"}]";
+        String pull = "[{\"locator\":\"" + EMPTY + "+0\",\"servers\":[\"http://127.0.0.1:1\"]}]";
+        for (String[] list : List.of(new String[]{"/trash", trash}, new String[]{"/pull", pull})) {
+            byte[] body = list[1].getBytes(StandardCharsets.UTF_8);
+            try (Socket s = http().socket()) {
+                // Far longer than any answer takes; the server never sends the interim response otherwise.
+                s.setSoTimeout(30_000);
+                OutputStream out = s.getOutputStream();
+                InputStream in = s.getInputStream();
+                TestHttp.write(out, "PUT " + list[0] + " HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer " + ADMIN_TOKEN
+                        + "\r\nContent-Length: " + body.length + "\r\nExpect: 100-continue\r\n\r\n");
+                assertEquals(100, TestHttp.readHead(in).status(), list[0]);
+                out.write(body);
+                out.flush();
+                assertEquals(200, TestHttp.readResponse(in).status(), list[0]);
+            }
+        }
+    }
+
+    @Test
+    void nullPullAndTrashListsEmptyTheQueues() throws Exception {
+        // keep-balance encodes an empty Go slice as JSON null when a server has nothing to do, and
+        // sends it to clear that server's queue.
+        for (String list : List.of("/pull", "/trash")) {
+            TestHttp.Response r = http().put(list, "null\n".getBytes(), "Authorization", bearer(ADMIN_TOKEN));
+            assertEquals(200, r.status(), list + ": " + r.text());
+            assertEquals(400, http().put(list, new byte[0], "Authorization", bearer(ADMIN_TOKEN)).status(),
+                    list + " with no body at all is not JSON");
+        }
+    }
+
     static void assertCors(TestHttp.Response r) {
         assertEquals("*", r.header("Access-Control-Allow-Origin"));
         assertEquals("GET, HEAD, PUT, OPTIONS", r.header("Access-Control-Allow-Methods"));

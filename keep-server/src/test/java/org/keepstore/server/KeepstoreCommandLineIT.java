@@ -84,13 +84,18 @@ class KeepstoreCommandLineIT {
                 List.of(listen, "-volume=" + vol, "-trash-lifetime=2d"),
                 List.of(listen, "-volume=" + vol, "-never-delete=perhaps"),
                 List.of(listen, "-volume=" + vol, "-blob-signing-key-file=" + key, "-listen=not-an-address"),
-                List.of(listen, "-volume=" + vol, "stray-argument"));
+                List.of(listen, "-volume=" + vol, "stray-argument"),
+                List.of(listen, "-volume="),
+                List.of(listen, "-volume=" + vol, "-volume=" + vol),
+                // The .invalid domain never resolves (RFC 6761).
+                List.of("-listen=no-such-host.invalid:" + port, "-volume=" + vol));
         for (List<String> args : cases) {
             try (ServerProcess p = ServerProcess.start(tmp, List.of(), args)) {
                 int status = p.waitForExit();
                 assertNotEquals(0, status, args.toString());
                 List<String> err = lines(p.stderrText());
                 assertEquals(1, err.size(), args + ": " + err);
+                assertFalse(err.get(0).endsWith("null"), args + ": " + err);
                 assertTrue(p.stdoutText().isEmpty());
             }
         }
@@ -293,6 +298,37 @@ class KeepstoreCommandLineIT {
         }
         try (var files = Files.list(blockDir)) {
             return files.filter(f -> f.getFileName().toString().startsWith(hash)).count();
+        }
+    }
+
+    @Test
+    void launcherStartedWithSigintIgnoredStillStopsOnSigint() throws Exception {
+        // A non-interactive shell starts its background jobs (./keepstore ... &) with SIGINT
+        // ignored, as trap '' INT does here; a Go server handles SIGINT anyway, so ours must too.
+        Path launcher = ServerProcess.jar().getParent().getParent().getParent().resolve("keepstore");
+        Path vol = Files.createDirectories(tmp.resolve("vol"));
+        int port = ServerProcess.freePort();
+        Process p = new ProcessBuilder("bash", "-c", "trap '' INT; exec \"$0\" \"$@\"", launcher.toString(),
+                "-listen=127.0.0.1:" + port, "-volume=" + vol, "-max-buffers=2")
+                .redirectOutput(tmp.resolve("launcher-out.txt").toFile())
+                .redirectError(tmp.resolve("launcher-err.txt").toFile()).start();
+        try {
+            TestHttp http = new TestHttp("127.0.0.1", port);
+            boolean healthy = false;
+            for (int i = 0; i < 1200 && !healthy && p.isAlive(); i++) {
+                try {
+                    healthy = http.get("/_health/ping").status() == 200;
+                } catch (java.io.IOException e) {
+                    Thread.sleep(100);
+                }
+            }
+            assertTrue(healthy, Files.readString(tmp.resolve("launcher-err.txt")));
+            Process kill = new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start();
+            assertEquals(0, kill.waitFor());
+            assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "SIGINT did not stop the server");
+            assertEquals(0, p.exitValue());
+        } finally {
+            p.destroyForcibly();
         }
     }
 

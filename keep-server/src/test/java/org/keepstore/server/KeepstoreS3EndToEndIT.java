@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.keepstore.volumes.s3.S3TestServer;
 
 /**
  * A server process with only an S3 volume (legacy {@code -s3-*} flags) through a block's whole
@@ -36,12 +37,12 @@ class KeepstoreS3EndToEndIT {
     @TempDir
     Path tmp;
 
-    private S3TestBuckets s3;
+    private S3TestServer s3;
     private final List<ServerProcess> servers = new ArrayList<>();
 
     @BeforeEach
     void connect() {
-        s3 = S3TestBuckets.fromEnvironment();
+        s3 = S3TestServer.fromEnvironment();
     }
 
     @AfterEach
@@ -67,7 +68,7 @@ class KeepstoreS3EndToEndIT {
     }
 
     private TestHttp startS3(String bucket, String... extra) throws Exception {
-        return start(s3.flags(tmp, List.of(bucket)), extra);
+        return start(BackendFlags.s3Buckets(s3, tmp, List.of(bucket)), extra);
     }
 
     private static String admin() {

@@ -2,57 +2,33 @@ package org.keepstore.server;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.io.TempDir;
+import org.keepstore.volumes.s3.S3TestServer;
 
 /**
  * The protocol contract against a server process whose only volumes are S3 buckets, mounted
  * with the reference server's legacy {@code -s3-*} flags on the test S3 server. Two buckets,
  * each counting for one replica, so the contract's two-mount expectations hold.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class KeepstoreS3ProcessIT extends KeepProtocolContract {
-    @TempDir
-    static Path tmp;
-
-    private S3TestBuckets s3;
+class KeepstoreS3ProcessIT extends ServerProcessContract {
+    private S3TestServer s3;
     private List<String> buckets;
-    private ServerProcess server;
-    private TestHttp http;
 
-    @BeforeAll
-    void start() throws Exception {
-        s3 = S3TestBuckets.fromEnvironment();
+    @Override
+    List<String> serverArgs(Path dir, int port) throws Exception {
+        s3 = S3TestServer.fromEnvironment();
         buckets = List.of(s3.newBucket(), s3.newBucket());
-        Path key = KeepstoreProcessIT.secretFile(tmp, "key", SIGNING_KEY);
-        Path token = KeepstoreProcessIT.secretFile(tmp, "token", ADMIN_TOKEN);
-        int port = ServerProcess.freePort();
-        List<String> args = new ArrayList<>(List.of("-listen=127.0.0.1:" + port, "-enforce-permissions=true",
-                "-blob-signing-key-file=" + key, "-data-manager-token-file=" + token, "-never-delete=false",
-                "-trash-lifetime=1h", "-max-buffers=8"));
-        args.addAll(s3.flags(tmp, buckets, "-s3-replication=1"));
-        server = ServerProcess.start(tmp, List.of(), args);
-        http = server.awaitHealthy(port);
-    }
-
-    @AfterAll
-    void stop() {
-        if (server != null) {
-            server.close();
-        }
-        if (s3 != null) {
-            s3.close();
-        }
+        List<String> args = contractLegacyFlags(dir, port, "-trash-lifetime=1h");
+        args.addAll(BackendFlags.s3Buckets(s3, dir, buckets, "-s3-replication=1"));
+        return args;
     }
 
     @Override
-    TestHttp http() {
-        return http;
+    void releaseBackend() {
+        if (s3 != null) {
+            s3.close();
+        }
     }
 
     @Override
@@ -65,7 +41,7 @@ class KeepstoreS3ProcessIT extends KeepProtocolContract {
         int n = 0;
         for (String bucket : buckets) {
             if (s3.exists(bucket, hash)) {
-                s3.put(bucket, hash, corrupted);
+                s3.putObject(bucket, hash, corrupted);
                 n++;
             }
         }

@@ -38,6 +38,12 @@ final class ServerProcess implements AutoCloseable {
     /** Starts the jar; {@code jvmProperties} are {@code -Dname=value} options placed before {@code -jar}. */
     static ServerProcess start(Path workDir, List<String> jvmProperties, List<String> args) throws IOException {
         List<String> command = new ArrayList<>();
+        // Start the server with SIGINT and SIGTERM at their default disposition, as from an
+        // operator's shell. A build started in the background by a non-interactive shell runs
+        // with SIGINT ignored; a child inherits that, and the JVM then never sees SIGINT at all.
+        // env(1) resets them and execs java, so the process id stays the server's.
+        command.add("env");
+        command.add("--default-signal=INT,TERM");
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx512m");
         command.addAll(jvmProperties);

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -89,11 +90,11 @@ public final class LegacyFlags {
         f.string("listen", DEFAULT_LISTEN,
                 "Address to listen on, as \"host:port\" (e.g. 10.0.1.24:25107); leave out the host to listen on every interface.",
                 v -> listen = v);
+        // An empty value (or an empty item of a comma list) is not an absolute path: an error, as in
+        // the reference, rather than silently falling back to discovering volumes.
         Consumer<String> addDirectories = v -> {
-            for (String path : v.split(",")) {
-                if (!path.isEmpty()) {
-                    addDirectoryVolume(path);
-                }
+            for (String path : v.split(",", -1)) {
+                addDirectoryVolume(path);
             }
         };
         f.value("volume",
@@ -156,7 +157,7 @@ public final class LegacyFlags {
         f.duration("s3-race-window", "24h0m0s", "Longest delay the object store may take to become consistent.",
                 v -> s3RaceWindow = nonNegative(GoDuration.parse(v)));
         f.integer("s3-replication", 2, "Replication a copy in the S3 buckets that follow counts for.",
-                v -> s3Replication = positive(GoFlagSet.parseInt(v)));
+                v -> s3Replication = replication(GoFlagSet.parseInt(v)));
         f.bool("s3-unsafe-delete", false,
                 "Allow deleting blocks from S3 buckets even though races can lose data.",
                 v -> s3UnsafeDelete = Boolean.parseBoolean(v));
@@ -176,7 +177,7 @@ public final class LegacyFlags {
                 "`File` holding the account key for the -azure-storage-container-volume flags that follow.",
                 v -> azureAccountKeyFile = v);
         f.integer("azure-storage-replication", 3, "Replication a copy in the Azure containers that follow counts for.",
-                v -> azureReplication = positive(GoFlagSet.parseInt(v)));
+                v -> azureReplication = replication(GoFlagSet.parseInt(v)));
         f.integer("azure-max-get-bytes", Locator.MAX_BLOCK_SIZE,
                 "Largest range to fetch in one request; smaller values read a block with several parallel range requests.",
                 v -> azureMaxGetBytes = positive(GoFlagSet.parseInt(v)));
@@ -190,6 +191,14 @@ public final class LegacyFlags {
             throw new IllegalArgumentException("must be positive");
         }
         return v;
+    }
+
+    /** A replication count: positive, and small enough that it is not silently wrapped when stored as an int. */
+    private static long replication(long v) {
+        if (v > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("value out of range");
+        }
+        return positive(v);
     }
 
     private static long nonNegative(long v) {
@@ -341,8 +350,14 @@ public final class LegacyFlags {
         long requests = maxRequests == 0 ? 2 * maxBuffers : maxRequests;
 
         List<VolumeSpec> specs = new ArrayList<>();
+        Set<String> uuids = new HashSet<>();
         for (PendingVolume v : volumes) {
-            specs.add(toSpec(v));
+            VolumeSpec spec = toSpec(v);
+            // The same volume twice would be one mount counted twice (its UUID comes from its name).
+            if (!uuids.add(spec.uuid())) {
+                throw new StartupException("volume " + v.name() + " is given more than once");
+            }
+            specs.add(spec);
         }
         if (volumes.isEmpty() && configFile.isEmpty()) {
             // With -config the volumes come from the cluster config, so nothing is discovered.

@@ -191,13 +191,15 @@ final class KeepHandler implements HttpHandler {
             return;
         }
         // Health and metrics are exempt from -max-requests and never wait for a worker thread.
-        if (path.equals("/_health/ping") && method.equalToString("GET")) {
+        // HEAD is answered wherever GET is, as Go's server does: same status and headers, no body.
+        boolean getOrHead = method.equalToString("GET") || method.equalToString("HEAD");
+        if (path.equals("/_health/ping") && getOrHead) {
             if (managementAllowed(ex)) {
                 sendText(ex, 200, "application/json", "{\"health\":\"OK\"}\n");
             }
             return;
         }
-        if (path.equals("/metrics") && method.equalToString("GET")) {
+        if (path.equals("/metrics") && getOrHead) {
             if (managementAllowed(ex)) {
                 sendText(ex, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(gauges));
             }
@@ -288,22 +290,23 @@ final class KeepHandler implements HttpHandler {
         String path = ex.getRequestPath();
         HttpString method = ex.getRequestMethod();
         boolean get = method.equalToString("GET");
+        boolean head = method.equalToString("HEAD");
         boolean put = method.equalToString("PUT");
 
         switch (path) {
             case "/status.json" -> {
-                requireMethod(get);
+                requireMethod(get || head);
                 sendJson(ex, statusJson());
                 return;
             }
             case "/index" -> {
-                requireMethod(get);
+                requireMethod(get || head);
                 requireAdmin(ex);
                 index(ex, null, queryPrefix(ex, ""));
                 return;
             }
             case "/mounts" -> {
-                requireMethod(get);
+                requireMethod(get || head);
                 requireAdmin(ex);
                 sendJson(ex, mountsJson());
                 return;
@@ -324,19 +327,19 @@ final class KeepHandler implements HttpHandler {
             }
         }
         if (path.startsWith("/index/")) {
-            requireMethod(get);
+            requireMethod(get || head);
             requireAdmin(ex);
-            index(ex, null, checkPrefix(path.substring("/index/".length())));
+            index(ex, null, queryPrefix(ex, checkPrefix(path.substring("/index/".length()))));
             return;
         }
         if (path.startsWith("/mounts/")) {
-            requireMethod(get);
+            requireMethod(get || head);
             String[] parts = path.substring("/mounts/".length()).split("/", -1);
             if (parts.length < 2 || parts.length > 3 || !parts[1].equals("blocks") || parts[0].isEmpty()) {
                 throw KeepException.badRequest(BAD_REQUEST);
             }
             requireAdmin(ex);
-            String prefix = parts.length == 3 ? checkPrefix(parts[2]) : queryPrefix(ex, "");
+            String prefix = queryPrefix(ex, parts.length == 3 ? checkPrefix(parts[2]) : "");
             index(ex, parts[0], prefix);
             return;
         }
@@ -350,7 +353,6 @@ final class KeepHandler implements HttpHandler {
         }
 
         String target = path.substring(1);
-        boolean head = method.equalToString("HEAD");
         if ((get || head) && target.startsWith("/")) {
             // GET //LOCATOR is served like GET /LOCATOR (some clients join URLs that way).
             target = target.substring(1);
@@ -400,14 +402,39 @@ final class KeepHandler implements HttpHandler {
         return null;
     }
 
-    /** Admin endpoints: no token → 401; any token but the admin token → 403 (also when none is configured). */
+    /** Every token the request carries: the {@code Authorization} header's, then each {@code api_token}. */
+    static List<String> tokens(HttpServerExchange ex) {
+        List<String> tokens = new ArrayList<>(2);
+        String header = token(ex);
+        if (header != null) {
+            tokens.add(header);
+        }
+        Deque<String> values = ex.getQueryParameters().get("api_token");
+        if (values != null) {
+            for (String value : values) {
+                if (!value.isEmpty() && !value.equals(header)) {
+                    tokens.add(value);
+                }
+            }
+        }
+        return tokens;
+    }
+
+    /**
+     * Admin endpoints: no token → 401; no token that is the admin token → 403 (also when none is
+     * configured). Like the reference, every token the request carries is tried.
+     */
     private void requireAdmin(HttpServerExchange ex) throws KeepException {
-        String token = token(ex);
-        if (token == null) {
+        List<String> tokens = tokens(ex);
+        if (tokens.isEmpty()) {
             throw KeepException.unauthorized(KeepException.NO_TOKEN);
         }
-        if (adminToken == null
-                || !MessageDigest.isEqual(adminToken, token.getBytes(StandardCharsets.UTF_8))) {
+        boolean admin = false;
+        for (String token : tokens) {
+            // Compare every one (constant time each), so timing does not say which matched.
+            admin |= adminToken != null && MessageDigest.isEqual(adminToken, token.getBytes(StandardCharsets.UTF_8));
+        }
+        if (!admin) {
             throw KeepException.forbidden("Forbidden");
         }
     }
@@ -531,15 +558,17 @@ final class KeepHandler implements HttpHandler {
 
     private void getBlock(HttpServerExchange ex, RequestInfo info, String target, boolean head)
             throws IOException, InterruptedException {
+        // Before anything can fail: a cache must not reuse any answer for a request with another signature.
+        ex.getResponseHeaders().put(Headers.VARY, "X-Keep-Signature");
         Locator locator = Locator.parse(target);
         if (locator.remoteHint() != null) {
             throw KeepException.badRequest(REMOTE_NOT_CONFIGURED);
         }
-        ex.getResponseHeaders().put(Headers.VARY, "X-Keep-Signature");
         if (enforcePermissions) {
             signer.verify(locator, token(ex));
         }
-        if (!locator.hasSize() && !locator.hash().equals(Locator.EMPTY_BLOCK_HASH)) {
+        // GET needs the size to tell a short body from a complete one; HEAD does not (SPEC §3).
+        if (!head && !locator.hasSize() && !locator.hash().equals(Locator.EMPTY_BLOCK_HASH)) {
             throw KeepException.methodNotAllowed();
         }
         // Waiting for a buffer or a volume: if the client leaves meanwhile, give up the place.
@@ -615,9 +644,11 @@ final class KeepHandler implements HttpHandler {
 
     // ---------------------------------------------------------------- index
 
-    private static String queryPrefix(HttpServerExchange ex, String defaultPrefix) throws KeepException {
+    /** A non-empty {@code ?prefix=} wins over the prefix in the path, as in the reference server. */
+    private static String queryPrefix(HttpServerExchange ex, String pathPrefix) throws KeepException {
         Deque<String> values = ex.getQueryParameters().get("prefix");
-        return values == null || values.isEmpty() ? defaultPrefix : checkPrefix(values.getFirst());
+        return values == null || values.isEmpty() || values.getFirst().isEmpty() ? pathPrefix
+                : checkPrefix(values.getFirst());
     }
 
     private static String checkPrefix(String prefix) throws KeepException {
@@ -682,6 +713,10 @@ final class KeepHandler implements HttpHandler {
     }
 
     private JsonNode readJsonArray(HttpServerExchange ex, RequestInfo info) throws IOException {
+        if (HttpContinue.requiresContinueResponse(ex)) {
+            // Undertow does not invite the body by itself when it is read in blocking mode.
+            HttpContinue.sendContinueResponseBlocking(ex);
+        }
         CountingInputStream body = new CountingInputStream(ex.getInputStream());
         info.body = body;
         return WorkLists.readArray(json, body);

@@ -32,6 +32,11 @@ final class WorkLists {
             // Only the client's body is read here: a body that breaks off is the client's fault.
             throw KeepException.badRequest("request body ended early: " + e.getMessage());
         }
+        if (list != null && list.isNull()) {
+            // keep-balance sends an empty list as JSON null (Go encodes a nil slice so) to clear
+            // the queue of a server with nothing to do; Go's decoder reads it as an empty list.
+            return json.createArrayNode();
+        }
         if (list == null || !list.isArray()) {
             throw KeepException.badRequest("invalid JSON: expected a list");
         }

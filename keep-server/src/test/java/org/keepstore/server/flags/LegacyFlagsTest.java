@@ -157,7 +157,8 @@ class LegacyFlagsTest {
         assertEquals(FlagException.Kind.UNKNOWN, unknown.kind());
         assertEquals("flag provided but not defined: -nope", unknown.getMessage());
         for (String bad : List.of("-max-buffers=x", "-trash-lifetime=3d", "-never-delete=maybe", "-volume=relative",
-                "-max-buffers=0", "-blob-signature-ttl", "-trash-check-interval=0")) {
+                "-max-buffers=0", "-blob-signature-ttl", "-trash-check-interval=0", "-volume=", "-volumes=",
+                "-volume=/a,,/b", "-s3-replication=4294967297", "-azure-storage-replication=4294967296")) {
             assertEquals(FlagException.Kind.INVALID_VALUE,
                     assertThrows(FlagException.class, () -> new LegacyFlags().parse(List.of(bad)), bad).kind(), bad);
         }
@@ -175,6 +176,10 @@ class LegacyFlagsTest {
                 .getMessage().contains("cannot read"));
         assertTrue(assertThrows(StartupException.class, () -> settings("-volume=" + a, "-listen=nonsense"))
                 .getMessage().contains("-listen"));
+        assertTrue(assertThrows(StartupException.class, () -> settings("-volume=" + a, "-readonly", "-volume=" + a))
+                .getMessage().contains("more than once"));
+        assertTrue(assertThrows(StartupException.class,
+                () -> settings("-s3-bucket-volume=b", "-s3-bucket-volume=b")).getMessage().contains("more than once"));
     }
 
     @Test

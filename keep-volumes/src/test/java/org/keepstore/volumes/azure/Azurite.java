@@ -7,6 +7,8 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import com.azure.core.http.jdk.httpclient.JdkHttpClientBuilder;
+import com.azure.core.util.BinaryData;
+import com.azure.storage.blob.BlobClient;
 import com.azure.storage.blob.BlobContainerClient;
 import com.azure.storage.blob.BlobServiceClient;
 import com.azure.storage.blob.BlobServiceClientBuilder;
@@ -19,18 +21,19 @@ import org.junit.jupiter.api.Assumptions;
  * {@code KEEPSTORE_TEST_AZURE_*} environment variables. Without them the tests are skipped, or
  * fail when {@code CI=true} (where a skipped backend would hide a broken setup).
  *
- * <p>Hands out fresh containers and deletes them again in {@link #deleteContainers()}.
+ * <p>Hands out fresh containers and deletes them again in {@link #deleteContainers()} (or
+ * {@link #close()}). Published in this module's test-jar, so keep-server's tests use it too.
  */
-final class Azurite {
+public final class Azurite implements AutoCloseable {
     static final String ENDPOINT_VAR = "KEEPSTORE_TEST_AZURE_ENDPOINT";
     static final String ACCOUNT_VAR = "KEEPSTORE_TEST_AZURE_ACCOUNT";
     static final String KEY_VAR = "KEEPSTORE_TEST_AZURE_KEY";
 
     private static final AtomicInteger CONTAINER_SEQUENCE = new AtomicInteger();
 
-    final String endpoint;
-    final String account;
-    final String key;
+    public final String endpoint;
+    public final String account;
+    public final String key;
     private final BlobServiceClient service;
     private final List<String> created = new ArrayList<>();
 
@@ -47,7 +50,7 @@ final class Azurite {
     }
 
     /** The emulator from the environment, or a skipped (or, on CI, failed) test. */
-    static Azurite fromEnvironment() {
+    public static Azurite fromEnvironment() {
         String endpoint = System.getenv(ENDPOINT_VAR);
         String account = System.getenv(ACCOUNT_VAR);
         String key = System.getenv(KEY_VAR);
@@ -64,7 +67,7 @@ final class Azurite {
     }
 
     /** Creates a new, empty container with a name no other test uses. */
-    String newContainer() {
+    public String newContainer() {
         String name = "keep-" + ProcessHandle.current().pid() + "-" + System.nanoTime() % 1_000_000_000L + "-"
                 + CONTAINER_SEQUENCE.incrementAndGet();
         service.createBlobContainer(name);
@@ -74,12 +77,12 @@ final class Azurite {
         return name;
     }
 
-    BlobContainerClient container(String name) {
+    public BlobContainerClient container(String name) {
         return service.getBlobContainerClient(name);
     }
 
     /** DriverParameters for a volume on {@code container}, plus {@code extra} (which may override). */
-    Map<String, Object> parameters(String container, Map<String, Object> extra) {
+    public Map<String, Object> parameters(String container, Map<String, Object> extra) {
         Map<String, Object> p = new HashMap<>();
         p.put("Endpoint", endpoint);
         p.put("StorageAccountName", account);
@@ -90,11 +93,24 @@ final class Azurite {
         return p;
     }
 
-    Map<String, Object> parameters(String container) {
+    public Map<String, Object> parameters(String container) {
         return parameters(container, Map.of());
     }
 
-    void deleteContainers() {
+    /** Overwrites the blob {@code name} in each of {@code containerNames} that has it; returns how many. */
+    public int replaceCopies(List<String> containerNames, String name, byte[] data) {
+        int replaced = 0;
+        for (String c : containerNames) {
+            BlobClient blob = container(c).getBlobClient(name);
+            if (blob.exists()) {
+                blob.upload(BinaryData.fromBytes(data), true);
+                replaced++;
+            }
+        }
+        return replaced;
+    }
+
+    public void deleteContainers() {
         synchronized (created) {
             for (String name : created) {
                 try {
@@ -105,5 +121,11 @@ final class Azurite {
             }
             created.clear();
         }
+    }
+
+    /** Deletes the containers this instance created. */
+    @Override
+    public void close() {
+        deleteContainers();
     }
 }

@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.net.URI;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
@@ -19,18 +21,21 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 /**
  * The S3-compatible server the tests run against, as started by {@code scripts/backends/s3proxy.sh}
  * (through {@code scripts/test.sh}): its endpoint and keys come from the environment. Without
- * them the tests are skipped, except on CI, where a missing server is a failure.
+ * them the tests are skipped, except on CI, where a missing server is a failure. Published in
+ * this module's test-jar, so keep-server's tests use it too.
  */
-final class S3TestServer implements AutoCloseable {
+public final class S3TestServer implements AutoCloseable {
     static final String ENDPOINT_VAR = "KEEPSTORE_TEST_S3_ENDPOINT";
     static final String ACCESS_KEY_VAR = "KEEPSTORE_TEST_S3_ACCESS_KEY";
     static final String SECRET_KEY_VAR = "KEEPSTORE_TEST_S3_SECRET_KEY";
 
-    final String endpoint;
-    final String accessKey;
-    final String secretKey;
+    public final String endpoint;
+    public final String accessKey;
+    public final String secretKey;
     /** A plain client for preparing and inspecting buckets behind the volume's back. */
-    final S3Client raw;
+    public final S3Client raw;
+    /** Buckets made by {@link #newBucket()} and not yet deleted; {@link #close()} deletes them. */
+    private final List<String> buckets = new ArrayList<>();
 
     private S3TestServer(String endpoint, String accessKey, String secretKey) {
         this.endpoint = endpoint;
@@ -46,7 +51,7 @@ final class S3TestServer implements AutoCloseable {
     }
 
     /** The configured server, or a skipped test (a failed one when {@code CI=true}). */
-    static S3TestServer fromEnvironment() {
+    public static S3TestServer fromEnvironment() {
         String endpoint = System.getenv(ENDPOINT_VAR);
         String accessKey = System.getenv(ACCESS_KEY_VAR);
         String secretKey = System.getenv(SECRET_KEY_VAR);
@@ -61,15 +66,18 @@ final class S3TestServer implements AutoCloseable {
     }
 
     /** Creates an empty bucket with a fresh name. */
-    String newBucket() {
+    public String newBucket() {
         String bucket = "keep-test-" + UUID.randomUUID().toString().replace("-", "").substring(0, 20)
                 .toLowerCase(Locale.ROOT);
         raw.createBucket(b -> b.bucket(bucket));
+        synchronized (buckets) {
+            buckets.add(bucket);
+        }
         return bucket;
     }
 
     /** Driver parameters for a volume on {@code bucket} with the test server's keys. */
-    Map<String, Object> parameters(String bucket) {
+    public Map<String, Object> parameters(String bucket) {
         Map<String, Object> p = new HashMap<>();
         p.put("Bucket", bucket);
         p.put("Endpoint", endpoint);
@@ -81,11 +89,11 @@ final class S3TestServer implements AutoCloseable {
         return p;
     }
 
-    void putObject(String bucket, String key, byte[] content) {
+    public void putObject(String bucket, String key, byte[] content) {
         raw.putObject(b -> b.bucket(bucket).key(key), RequestBody.fromBytes(content));
     }
 
-    boolean exists(String bucket, String key) {
+    public boolean exists(String bucket, String key) {
         try {
             raw.headObject(b -> b.bucket(bucket).key(key));
             return true;
@@ -100,7 +108,10 @@ final class S3TestServer implements AutoCloseable {
     }
 
     /** Removes a test bucket and everything in it. */
-    void deleteBucket(String bucket) {
+    public void deleteBucket(String bucket) {
+        synchronized (buckets) {
+            buckets.remove(bucket);
+        }
         try {
             for (S3Object o : raw.listObjectsV2Paginator(b -> b.bucket(bucket)).contents()) {
                 raw.deleteObject(b -> b.bucket(bucket).key(o.key()));
@@ -111,8 +122,14 @@ final class S3TestServer implements AutoCloseable {
         }
     }
 
+    /** Deletes the buckets still left from {@link #newBucket()}, then closes the client. */
     @Override
     public void close() {
+        List<String> left;
+        synchronized (buckets) {
+            left = new ArrayList<>(buckets);
+        }
+        left.forEach(this::deleteBucket);
         raw.close();
     }
 }

@@ -84,6 +84,15 @@ class S3VolumeTest {
         return volume(Map.of(), TRASH_LIFETIME);
     }
 
+    /** A volume with the short signature TTL that holds {@code data}, written longer ago than that TTL. */
+    private S3Volume volumeWithBlockOlderThanShortTtl(String hash, byte[] data) throws IOException {
+        ttl = SHORT_TTL;
+        S3Volume v = volume();
+        v.write(hash, ByteBuffer.wrap(data));
+        letShortTtlPass();
+        return v;
+    }
+
     /** Makes every block written so far older than {@link #SHORT_TTL} in the server's eyes. */
     private static void letShortTtlPass() {
         try {
@@ -191,12 +200,9 @@ class S3VolumeTest {
 
     @Test
     void trashDeadlineCountsFromTheContextClock() throws IOException {
-        ttl = SHORT_TTL;
-        S3Volume v = volume();
         byte[] data = randomBlock(100);
         String hash = md5(data);
-        v.write(hash, ByteBuffer.wrap(data));
-        letShortTtlPass();
+        S3Volume v = volumeWithBlockOlderThanShortTtl(hash, data);
         clock.advance(Duration.ofDays(3));
         v.trash(hash); // at "now + 3 days" by the volume's clock
         clock.advance(TRASH_LIFETIME.minusMinutes(1));
@@ -207,12 +213,9 @@ class S3VolumeTest {
 
     @Test
     void untrashEmptiesTheTrashSlot() throws IOException {
-        ttl = SHORT_TTL;
-        S3Volume v = volume();
         byte[] data = randomBlock(100);
         String hash = md5(data);
-        v.write(hash, ByteBuffer.wrap(data));
-        letShortTtlPass();
+        S3Volume v = volumeWithBlockOlderThanShortTtl(hash, data);
         v.trash(hash);
         v.untrash(hash);
         assertFalse(server.exists(bucket, "trash/" + hash));
@@ -271,12 +274,9 @@ class S3VolumeTest {
 
     @Test
     void trashHidesTheBlockUntilUntrash() throws IOException {
-        ttl = SHORT_TTL;
-        S3Volume v = volume();
         byte[] data = randomBlock(5000);
         String hash = md5(data);
-        v.write(hash, ByteBuffer.wrap(data));
-        letShortTtlPass();
+        S3Volume v = volumeWithBlockOlderThanShortTtl(hash, data);
         v.trash(hash);
         assertFalse(server.exists(bucket, hash));
         assertTrue(server.exists(bucket, "trash/" + hash));
@@ -333,12 +333,9 @@ class S3VolumeTest {
      */
     @Test
     void blockTouchedWhileBeingTrashedSurvivesEmptyTrash() throws IOException {
-        ttl = SHORT_TTL;
-        S3Volume v = volume();
         byte[] data = randomBlock(800);
         String hash = md5(data);
-        v.write(hash, ByteBuffer.wrap(data));
-        letShortTtlPass();
+        S3Volume v = volumeWithBlockOlderThanShortTtl(hash, data);
         v.trash(hash);
         server.putObject(bucket, "recent/" + hash, new byte[0]); // the racing toucher's marker
         clock.advance(TRASH_LIFETIME.plusMinutes(1));
