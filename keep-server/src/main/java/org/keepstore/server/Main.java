@@ -39,6 +39,13 @@ import org.slf4j.LoggerFactory;
 public final class Main {
     /** System property naming the mounts table to search when no volume flag is given (tests). */
     public static final String MOUNTS_FILE_PROPERTY = "keepstore.mountsFile";
+    /**
+     * Slow-client limits (Go durations), as JVM system properties because the reference server
+     * has no flags for them: time for request headers, for a stalled client, for a whole body.
+     */
+    public static final String HEADER_TIMEOUT_PROPERTY = "keepstore.http.headerTimeout";
+    public static final String IDLE_TIMEOUT_PROPERTY = "keepstore.http.idleTimeout";
+    public static final String BODY_TIMEOUT_PROPERTY = "keepstore.http.bodyTimeout";
     /** How long a graceful stop waits for requests in progress. */
     static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(30);
 
@@ -151,6 +158,10 @@ public final class Main {
                     .trashQueue(trashWorker)
                     .metrics(metrics)
                     .maxRequests(settings.maxRequests())
+                    .clientTimeouts(
+                            durationProperty(HEADER_TIMEOUT_PROPERTY, KeepHttpServer.DEFAULT_HEADER_TIMEOUT),
+                            durationProperty(IDLE_TIMEOUT_PROPERTY, KeepHttpServer.DEFAULT_IDLE_TIMEOUT),
+                            durationProperty(BODY_TIMEOUT_PROPERTY, KeepHttpServer.DEFAULT_BODY_TIMEOUT))
                     .build();
             logStartup(settings, mounts);
             HeapCheck.warningForThisJvm(settings.maxBuffers()).ifPresent(log::warn);
@@ -194,6 +205,22 @@ public final class Main {
             if (pidFile != null) {
                 pidFile.close();
             }
+        }
+    }
+
+    private static Duration durationProperty(String name, Duration fallback) throws StartupException {
+        String value = System.getProperty(name);
+        if (value == null || value.isBlank()) {
+            return fallback;
+        }
+        try {
+            Duration d = org.keepstore.core.GoDuration.parse(value.trim());
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException("must be positive");
+            }
+            return d;
+        } catch (IllegalArgumentException e) {
+            throw new StartupException("-D" + name + "=" + value + ": " + e.getMessage());
         }
     }
 

@@ -37,10 +37,18 @@ import org.xnio.channels.AcceptingChannel;
  * }</pre>
  */
 public final class KeepHttpServer implements AutoCloseable {
+    /** Time for a request's headers to arrive. */
+    public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(60);
+    /** Time a client may stall while the server waits to read from or write to it. */
+    public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(120);
+    /** Time for a whole request body (a 64 MiB block at about 110 kB/s). */
+    public static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofMinutes(10);
+
 
     private final KeepHandler handler;
     private final GracefulShutdownHandler shutdownHandler;
     private final int workerThreads;
+    private final Duration headerTimeout;
     private XnioWorker worker;
     private HttpOpenListener openListener;
     private AcceptingChannel<StreamConnection> listener;
@@ -49,7 +57,8 @@ public final class KeepHttpServer implements AutoCloseable {
         this.handler = new KeepHandler(b.store, b.signer, b.enforcePermissions, b.adminToken, b.managementToken,
                 Objects.requireNonNull(b.pullQueue, "pullQueue"), Objects.requireNonNull(b.trashQueue, "trashQueue"),
                 b.metrics, b.maxRequests);
-        this.shutdownHandler = new GracefulShutdownHandler(handler);
+        this.shutdownHandler = new GracefulShutdownHandler(new ClientTimeouts(handler, b.idleTimeout, b.bodyTimeout));
+        this.headerTimeout = b.headerTimeout;
         // Every admitted request may block a worker thread (waiting for a buffer or a volume), so
         // there is one per admitted request plus a few spare.
         this.workerThreads = Math.min(b.maxRequests, 4096) + 8;
@@ -93,6 +102,8 @@ public final class KeepHttpServer implements AutoCloseable {
         OptionMap undertowOptions = OptionMap.builder()
                 .set(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
                 .set(UndertowOptions.NO_REQUEST_TIMEOUT, 300_000)
+                // Slowloris: a request whose headers are not complete in time is dropped.
+                .set(UndertowOptions.REQUEST_PARSE_TIMEOUT, (int) Math.min(Integer.MAX_VALUE, headerTimeout.toMillis()))
                 // Block bodies are limited by the engine (413 at byte 64 MiB + 1); pull and trash
                 // lists from keep-balance can be larger than any block.
                 .set(UndertowOptions.MAX_ENTITY_SIZE, Long.MAX_VALUE)
@@ -173,6 +184,9 @@ public final class KeepHttpServer implements AutoCloseable {
         private WorkQueue<TrashItem> trashQueue;
         private ServerMetrics metrics = new ServerMetrics();
         private int maxRequests;
+        private Duration headerTimeout = DEFAULT_HEADER_TIMEOUT;
+        private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
+        private Duration bodyTimeout = DEFAULT_BODY_TIMEOUT;
 
         private Builder(KeepStore store) {
             this.store = Objects.requireNonNull(store, "store");
@@ -221,6 +235,26 @@ public final class KeepHttpServer implements AutoCloseable {
         public Builder maxRequests(int maxRequests) {
             this.maxRequests = maxRequests;
             return this;
+        }
+
+        /**
+         * Limits on slow clients: {@code header} for a request's headers to arrive, {@code idle}
+         * for a client to send or take any byte while the server waits on it, {@code body} for a
+         * whole request body (64 MiB in 10 minutes by default, so a trickle cannot hold a buffer
+         * for ever). Exceeding one closes the connection.
+         */
+        public Builder clientTimeouts(Duration header, Duration idle, Duration body) {
+            this.headerTimeout = requirePositive(header, "header timeout");
+            this.idleTimeout = requirePositive(idle, "idle timeout");
+            this.bodyTimeout = requirePositive(body, "body timeout");
+            return this;
+        }
+
+        private static Duration requirePositive(Duration d, String what) {
+            if (d == null || d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(what + " must be positive");
+            }
+            return d;
         }
 
         public KeepHttpServer build() {

@@ -28,6 +28,9 @@ final class WorkLists {
             list = json.readTree(body);
         } catch (JsonProcessingException e) {
             throw KeepException.badRequest("invalid JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            // Only the client's body is read here: a body that breaks off is the client's fault.
+            throw KeepException.badRequest("request body ended early: " + e.getMessage());
         }
         if (list != null && list.isNull()) {
             // keep-balance sends an empty list as JSON null (Go encodes a nil slice so) to clear
