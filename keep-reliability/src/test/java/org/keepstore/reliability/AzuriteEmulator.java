@@ -1,8 +1,5 @@
 package org.keepstore.reliability;
 
-import java.io.IOException;
-import java.net.HttpURLConnection;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,20 +17,18 @@ import org.junit.jupiter.api.Assumptions;
  * itself on a fixed port with its data on disk, so it can be killed, frozen and brought back at
  * the same address with the same blobs.
  */
-final class AzuriteEmulator implements Emulator {
+final class AzuriteEmulator extends Emulator {
     static final String ACCOUNT = "devstoreaccount1";
     /** The emulator's published development key (accepted only by the emulator). */
     static final String KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private final Path bin;
     private final Path location;
-    final int port;
-    private Process process;
 
     private AzuriteEmulator(Path bin, Path location, int port) {
+        super("azurite", location, port, 600);
         this.bin = bin;
         this.location = location;
-        this.port = port;
     }
 
     /** Installs Azurite if needed (npm) and starts it; skips the test where that is impossible. */
@@ -84,67 +79,14 @@ final class AzuriteEmulator implements Emulator {
         service.createBlobContainer(name);
     }
 
-    /** (Re)starts the emulator on its port with its data directory; returns once it answers. */
     @Override
-    public void launch() throws Exception {
-        process = new ProcessBuilder(List.of(bin.toString(), "--blobHost", "127.0.0.1", "--blobPort",
-                Integer.toString(port), "--location", location.toString(), "--disableTelemetry",
-                "--skipApiVersionCheck"))
-                .directory(location.toFile()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(location.resolve("azurite.log").toFile())).start();
-        for (int i = 0; i < 600; i++) {
-            if (!process.isAlive()) {
-                throw new AssertionError("azurite exited: " + Files.readString(location.resolve("azurite.log")));
-            }
-            if (answers()) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("azurite did not answer on port " + port);
-    }
-
-    boolean answers() {
-        try {
-            HttpURLConnection c = (HttpURLConnection) URI.create(endpoint() + "?comp=list").toURL().openConnection();
-            c.setConnectTimeout(500);
-            c.setReadTimeout(500);
-            c.getResponseCode();
-            c.disconnect();
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    /** The emulator dies (connections refused from now on). */
-    @Override
-    public void kill() throws InterruptedException {
-        process.destroyForcibly();
-        process.waitFor(30, TimeUnit.SECONDS);
-    }
-
-    /** The emulator hangs: connections are accepted by the kernel but nothing answers. */
-    @Override
-    public void freeze() throws Exception {
-        Emulator.signal(process, "STOP");
+    List<String> command() {
+        return List.of(bin.toString(), "--blobHost", "127.0.0.1", "--blobPort", Integer.toString(port),
+                "--location", location.toString(), "--disableTelemetry", "--skipApiVersionCheck");
     }
 
     @Override
-    public void thaw() throws Exception {
-        Emulator.signal(process, "CONT");
-    }
-
-    @Override
-    public void close() throws Exception {
-        if (process != null && process.isAlive()) {
-            try {
-                thaw();
-            } catch (IOException e) {
-                // it may not be stopped
-            }
-            process.destroyForcibly();
-            process.waitFor(30, TimeUnit.SECONDS);
-        }
+    String probeUrl() {
+        return endpoint() + "?comp=list";
     }
 }

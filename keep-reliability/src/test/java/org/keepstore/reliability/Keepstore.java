@@ -77,6 +77,12 @@ final class Keepstore implements AutoCloseable {
     static Keepstore launch(Path workDir, String name, int port, List<String> jvmOptions, List<String> flags)
             throws IOException {
         List<String> command = new ArrayList<>();
+        // SIGINT and SIGTERM at their default disposition, as from an operator's shell: a build
+        // started in the background by a non-interactive shell runs with SIGINT ignored, the server
+        // would inherit that, and a graceful-shutdown test would then test nothing. env(1) resets
+        // them and execs java, so the process id stays the server's.
+        command.add("env");
+        command.add("--default-signal=INT,TERM");
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx512m");
         command.addAll(jvmOptions);

@@ -1,8 +1,6 @@
 package org.keepstore.reliability;
 
 import java.io.IOException;
-import java.net.HttpURLConnection;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -17,19 +15,17 @@ import org.junit.jupiter.api.Assumptions;
  * {@code scripts/backends/s3proxy.sh install} (shared with scripts/test.sh); the test runs it on a
  * fixed port with its data on disk, so it can be killed, frozen and brought back unchanged.
  */
-final class S3ProxyEmulator implements Emulator {
+final class S3ProxyEmulator extends Emulator {
     private static final String IDENTITY = "outage-test";
     private static final String CREDENTIAL = "outage-test-secret-0123456789";
 
     private final Path jar;
     private final Path home;
-    private final int port;
-    private Process process;
 
     private S3ProxyEmulator(Path jar, Path home, int port) {
+        super("s3proxy", home, port, 1200);
         this.jar = jar;
         this.home = home;
-        this.port = port;
     }
 
     /** Skips the test unless this build has the S3 driver and S3Proxy can be installed. */
@@ -108,62 +104,13 @@ final class S3ProxyEmulator implements Emulator {
     }
 
     @Override
-    public void launch() throws Exception {
-        process = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m", "-jar", jar.toString(), "--properties", home.resolve("s3proxy.properties").toString()))
-                .directory(home.toFile()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(home.resolve("s3proxy.log").toFile())).start();
-        for (int i = 0; i < 1200; i++) {
-            if (!process.isAlive()) {
-                throw new AssertionError("s3proxy exited: " + Files.readString(home.resolve("s3proxy.log")));
-            }
-            if (answers()) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("s3proxy did not answer on port " + port);
-    }
-
-    private boolean answers() {
-        try {
-            HttpURLConnection c = (HttpURLConnection) URI.create(endpoint() + "/").toURL().openConnection();
-            c.setConnectTimeout(500);
-            c.setReadTimeout(500);
-            c.getResponseCode();
-            c.disconnect();
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
+    List<String> command() {
+        return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m", "-jar",
+                jar.toString(), "--properties", home.resolve("s3proxy.properties").toString());
     }
 
     @Override
-    public void kill() throws InterruptedException {
-        process.destroyForcibly();
-        process.waitFor(30, TimeUnit.SECONDS);
-    }
-
-    @Override
-    public void freeze() throws Exception {
-        Emulator.signal(process, "STOP");
-    }
-
-    @Override
-    public void thaw() throws Exception {
-        Emulator.signal(process, "CONT");
-    }
-
-    @Override
-    public void close() throws Exception {
-        if (process != null && process.isAlive()) {
-            try {
-                thaw();
-            } catch (IOException e) {
-                // it may not be stopped
-            }
-            process.destroyForcibly();
-            process.waitFor(30, TimeUnit.SECONDS);
-        }
+    String probeUrl() {
+        return endpoint() + "/";
     }
 }
