@@ -10,6 +10,7 @@ import com.azure.storage.blob.BlobServiceClient;
 import com.azure.storage.blob.BlobServiceClientBuilder;
 import com.azure.storage.common.StorageSharedKeyCredential;
 import org.junit.jupiter.api.Assumptions;
+import org.keepstore.server.ServerProcess;
 
 /**
  * A private Azurite (Azure Blob emulator) for outage tests: installed by
@@ -44,7 +45,8 @@ final class AzuriteEmulator extends Emulator {
         }
         Assumptions.assumeTrue(Files.isExecutable(bin), "Azurite is not installed and could not be installed "
                 + "(scripts/backends/azurite.sh install needs npm): skipping the Azure outage test");
-        AzuriteEmulator emulator = new AzuriteEmulator(bin, Files.createDirectories(location), Keepstore.freePort());
+        AzuriteEmulator emulator = new AzuriteEmulator(bin,
+                Files.createDirectories(location), ServerProcess.freePort());
         emulator.launch();
         return emulator;
     }

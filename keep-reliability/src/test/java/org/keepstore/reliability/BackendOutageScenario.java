@@ -12,6 +12,7 @@ import java.util.Random;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.keepstore.server.ServerProcess;
 
 /**
  * A storage-service emulator stops answering under running servers, first frozen (SIGSTOP:
@@ -45,8 +46,8 @@ abstract class BackendOutageScenario {
             emulator.createContainer("outage-mixed");
             emulator.createContainer("outage-solo");
             Path dir = Files.createDirectories(tmp.resolve("dirvol"));
-            int mixedPort = Keepstore.freePort();
-            int soloPort = Keepstore.freePort();
+            int mixedPort = ServerProcess.freePort();
+            int soloPort = ServerProcess.freePort();
             try (Keepstore mixed = startWithConfig(
                     config(emulator, "mixed", mixedPort, "outage-mixed", CLOUD_UUID, dir), mixedPort);
                  Keepstore solo = startWithConfig(

@@ -1,7 +1,6 @@
 package org.keepstore.reliability;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+
+import org.keepstore.server.ServerProcess;
 
 /**
  * One keepstore server process started from the shaded jar, the way an operator runs it, with its
@@ -28,27 +29,13 @@ final class Keepstore implements AutoCloseable {
         this.http = new Http("127.0.0.1", port);
     }
 
-    static Path jar() {
-        String jar = System.getProperty("keepstore.jar");
-        if (jar == null) {
-            throw new IllegalStateException("run through failsafe: the keepstore.jar system property is not set");
-        }
-        return Path.of(jar);
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
     /**
      * Starts {@code java [jvmOptions] -jar keepstore.jar -listen=127.0.0.1:PORT [flags]} on a free
      * port and waits until it answers its health check. stdout and stderr both go to
      * {@code workDir/NAME.log}.
      */
     static Keepstore start(Path workDir, String name, List<String> jvmOptions, List<String> flags) throws Exception {
-        int port = freePort();
+        int port = ServerProcess.freePort();
         List<String> all = new ArrayList<>();
         all.add("-listen=127.0.0.1:" + port);
         all.addAll(flags);
@@ -76,19 +63,7 @@ final class Keepstore implements AutoCloseable {
     /** Starts the process without waiting for it to serve. */
     static Keepstore launch(Path workDir, String name, int port, List<String> jvmOptions, List<String> flags)
             throws IOException {
-        List<String> command = new ArrayList<>();
-        // SIGINT and SIGTERM at their default disposition, as from an operator's shell: a build
-        // started in the background by a non-interactive shell runs with SIGINT ignored, the server
-        // would inherit that, and a graceful-shutdown test would then test nothing. env(1) resets
-        // them and execs java, so the process id stays the server's.
-        command.add("env");
-        command.add("--default-signal=INT,TERM");
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.add("-Xmx512m");
-        command.addAll(jvmOptions);
-        command.add("-jar");
-        command.add(jar().toString());
-        command.addAll(flags);
+        List<String> command = ServerProcess.javaCommand(jvmOptions, flags);
         Files.createDirectories(workDir);
         Path log = workDir.resolve(name + ".log");
         Process p = new ProcessBuilder(command).redirectErrorStream(true)

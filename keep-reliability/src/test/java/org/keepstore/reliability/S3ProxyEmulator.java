@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Assumptions;
+import org.keepstore.server.ServerProcess;
 
 /**
  * A private S3Proxy (S3 API over a local directory) for outage tests: its jar comes from
@@ -49,7 +50,8 @@ final class S3ProxyEmulator extends Emulator {
         Path jar = findJar(state);
         Assumptions.assumeTrue(jar != null, "S3Proxy is not installed and could not be installed "
                 + "(scripts/backends/s3proxy.sh install): skipping the S3 outage test");
-        S3ProxyEmulator emulator = new S3ProxyEmulator(jar, Files.createDirectories(home), Keepstore.freePort());
+        S3ProxyEmulator emulator = new S3ProxyEmulator(jar,
+                Files.createDirectories(home), ServerProcess.freePort());
         Files.createDirectories(home.resolve("data"));
         Path properties = home.resolve("s3proxy.properties");
         Files.writeString(properties, String.join("\n",

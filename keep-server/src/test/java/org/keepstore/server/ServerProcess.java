@@ -9,9 +9,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** A keepstore started as an operator would: {@code java -jar keepstore.jar FLAGS}, output to files. */
-final class ServerProcess implements AutoCloseable {
-    static Path jar() {
+/**
+ * A keepstore started as an operator would: {@code java -jar keepstore.jar FLAGS}, output to files.
+ * Its static helpers are also used by keep-reliability's tests (through this module's test-jar).
+ */
+public final class ServerProcess implements AutoCloseable {
+    public static Path jar() {
         String jar = System.getProperty("keepstore.jar");
         if (jar == null) {
             throw new IllegalStateException("run through failsafe: the keepstore.jar system property is not set");
@@ -19,7 +22,7 @@ final class ServerProcess implements AutoCloseable {
         return Path.of(jar);
     }
 
-    static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
@@ -37,6 +40,16 @@ final class ServerProcess implements AutoCloseable {
 
     /** Starts the jar; {@code jvmProperties} are {@code -Dname=value} options placed before {@code -jar}. */
     static ServerProcess start(Path workDir, List<String> jvmProperties, List<String> args) throws IOException {
+        List<String> command = javaCommand(jvmProperties, args);
+        Files.createDirectories(workDir);
+        Path out = Files.createTempFile(workDir, "stdout", ".txt");
+        Path err = Files.createTempFile(workDir, "stderr", ".txt");
+        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        return new ServerProcess(p, out, err);
+    }
+
+    /** The command line {@code java [jvmOptions] -jar keepstore.jar [args]}, as an operator's shell would run it. */
+    public static List<String> javaCommand(List<String> jvmOptions, List<String> args) {
         List<String> command = new ArrayList<>();
         // Start the server with SIGINT and SIGTERM at their default disposition, as from an
         // operator's shell. A build started in the background by a non-interactive shell runs
@@ -46,15 +59,11 @@ final class ServerProcess implements AutoCloseable {
         command.add("--default-signal=INT,TERM");
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx512m");
-        command.addAll(jvmProperties);
+        command.addAll(jvmOptions);
         command.add("-jar");
         command.add(jar().toString());
         command.addAll(args);
-        Files.createDirectories(workDir);
-        Path out = Files.createTempFile(workDir, "stdout", ".txt");
-        Path err = Files.createTempFile(workDir, "stderr", ".txt");
-        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        return new ServerProcess(p, out, err);
+        return command;
     }
 
     /** Waits for the process to exit on its own (commands that do not serve). */

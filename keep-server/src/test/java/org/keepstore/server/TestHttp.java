@@ -18,14 +18,18 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
-/** A small HTTP client for the tests: java.net.http for ordinary requests, raw sockets for wire-level cases. */
-final class TestHttp {
-    record Response(int status, Map<String, String> headers, byte[] body) {
-        String text() {
+/**
+ * A small HTTP client for the tests: java.net.http for ordinary requests, raw sockets for
+ * wire-level cases. Also used by keep-reliability's tests (through this module's test-jar), hence
+ * public.
+ */
+public class TestHttp {
+    public record Response(int status, Map<String, String> headers, byte[] body) {
+        public String text() {
             return new String(body, StandardCharsets.UTF_8);
         }
 
-        String header(String name) {
+        public String header(String name) {
             return headers.get(name.toLowerCase(Locale.ROOT));
         }
     }
@@ -35,7 +39,7 @@ final class TestHttp {
     private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(30)).build();
 
-    TestHttp(String host, int port) {
+    public TestHttp(String host, int port) {
         this.host = host;
         this.port = port;
     }
@@ -44,7 +48,8 @@ final class TestHttp {
         return URI.create("http://" + host + ":" + port + pathAndQuery);
     }
 
-    Response send(String method, String path, byte[] body, String... headers) throws IOException, InterruptedException {
+    public Response send(String method, String path, byte[] body, String... headers)
+            throws IOException, InterruptedException {
         HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(120))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                         : HttpRequest.BodyPublishers.ofByteArray(body));
@@ -57,16 +62,16 @@ final class TestHttp {
         return new Response(r.statusCode(), h, r.body());
     }
 
-    Response get(String path, String... headers) throws IOException, InterruptedException {
+    public Response get(String path, String... headers) throws IOException, InterruptedException {
         return send("GET", path, null, headers);
     }
 
-    Response put(String path, byte[] body, String... headers) throws IOException, InterruptedException {
+    public Response put(String path, byte[] body, String... headers) throws IOException, InterruptedException {
         return send("PUT", path, body, headers);
     }
 
     /** Opens a raw connection (for chunked bodies, Expect: 100-continue, short bodies). */
-    Socket socket() throws IOException {
+    public Socket socket() throws IOException {
         Socket s = new Socket();
         s.connect(new InetSocketAddress(host, port), 30_000);
         s.setSoTimeout(120_000);
@@ -92,7 +97,7 @@ final class TestHttp {
         return new Response(head.status(), head.headers(), body);
     }
 
-    static String readLine(InputStream in) throws IOException {
+    public static String readLine(InputStream in) throws IOException {
         ByteArrayOutputStream line = new ByteArrayOutputStream();
         int c;
         while ((c = in.read()) != -1 && c != '\n') {
@@ -111,7 +116,7 @@ final class TestHttp {
         out.flush();
     }
 
-    static String md5(byte[] data) {
+    public static String md5(byte[] data) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(data));
         } catch (Exception e) {
