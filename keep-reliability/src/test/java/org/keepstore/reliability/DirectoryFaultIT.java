@@ -17,6 +17,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.keepstore.volumes.directory.SmallFilesystem;
 
 /**
  * I/O errors injected under one directory volume of a running server: the volume's filesystem
@@ -35,8 +36,8 @@ class DirectoryFaultIT {
 
     @AfterEach
     void unmount() throws Exception {
-        if (bindMount != null && Suite.run(List.of("umount", bindMount.toString())) != 0) {
-            Suite.run(List.of("umount", "-l", bindMount.toString()));
+        if (bindMount != null && SmallFilesystem.run(List.of("umount", bindMount.toString())) != 0) {
+            SmallFilesystem.run(List.of("umount", "-l", bindMount.toString()));
         }
     }
 
@@ -44,7 +45,7 @@ class DirectoryFaultIT {
     void ioErrorsAreReportedPerVolumeAndDoNotAffectTheOther() throws Exception {
         Path backing = Files.createDirectories(tmp.resolve("backingA"));
         Path volA = Files.createDirectories(tmp.resolve("volA"));
-        int rc = Suite.run(List.of("mount", "--bind", backing.toString(), volA.toString()));
+        int rc = SmallFilesystem.run(List.of("mount", "--bind", backing.toString(), volA.toString()));
         Assumptions.assumeTrue(rc == 0, "cannot bind-mount here (needs root): skipping the injected I/O error test");
         bindMount = volA;
         Path volB = Files.createDirectories(tmp.resolve("volB"));
@@ -66,7 +67,7 @@ class DirectoryFaultIT {
             assertEquals(0.0, Metrics.sum(metrics(server), ERRORS), "no errors before the faults");
 
             // Fault 1: A's filesystem becomes read-only under the running server.
-            assertEquals(0, Suite.run(List.of("mount", "-o", "remount,bind,ro", volA.toString())));
+            assertEquals(0, SmallFilesystem.run(List.of("mount", "-o", "remount,bind,ro", volA.toString())));
             List<String> failedOver = new ArrayList<>();
             for (int i = 0; i < 10; i++) {
                 byte[] data = firstOn(a, mounts, random);
@@ -83,7 +84,7 @@ class DirectoryFaultIT {
             assertEquals(0.0, Metrics.sum(text, ERRORS, Metrics.label("device_id", b.deviceId())), "B has no errors");
             assertTrue(server.logText().lines().anyMatch(l -> l.contains("WARN") && l.contains(volA.toString())),
                     "a warning names the failing volume");
-            assertEquals(0, Suite.run(List.of("mount", "-o", "remount,bind,rw", volA.toString())));
+            assertEquals(0, SmallFilesystem.run(List.of("mount", "-o", "remount,bind,rw", volA.toString())));
 
             // Fault 2: a block file on A replaced by a directory (a damaged tree, a bad restore).
             String victim = onA.keySet().iterator().next();

@@ -22,6 +22,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.keepstore.volumes.directory.SmallFilesystem;
 
 /**
  * Two directory volumes, each on a small tmpfs the test mounts, filled through the server: writes
@@ -46,15 +47,15 @@ class DiskFullIT {
     @AfterEach
     void unmount() throws Exception {
         for (Path p : mounted) {
-            if (Suite.run(List.of("umount", p.toString())) != 0) {
-                Suite.run(List.of("umount", "-l", p.toString()));
+            if (SmallFilesystem.run(List.of("umount", p.toString())) != 0) {
+                SmallFilesystem.run(List.of("umount", "-l", p.toString()));
             }
         }
     }
 
     private Path smallTmpfs(String name, String size) throws Exception {
         Path dir = Files.createDirectories(tmp.resolve(name));
-        int rc = Suite.run(List.of("mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", dir.toString()));
+        int rc = SmallFilesystem.run(List.of("mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", dir.toString()));
         Assumptions.assumeTrue(rc == 0, "cannot mount a tmpfs here (needs root and mount permission): "
                 + "skipping the server-level disk-full test");
         mounted.add(dir);
@@ -124,8 +125,8 @@ class DiskFullIT {
             assertAllServed(server, stored);
 
             // Free space: both filesystems grow. The markers still say full for their hour.
-            assertEquals(0, Suite.run(List.of("mount", "-o", "remount,size=600m", volA.getParent().toString())));
-            assertEquals(0, Suite.run(List.of("mount", "-o", "remount,size=600m", volB.getParent().toString())));
+            assertEquals(0, SmallFilesystem.run(List.of("mount", "-o", "remount,size=600m", volA.getParent().toString())));
+            assertEquals(0, SmallFilesystem.run(List.of("mount", "-o", "remount,size=600m", volB.getParent().toString())));
             byte[] early = Http.randomBlock(1 << 20, random);
             assertEquals(507, server.http.put("/" + Http.md5(early), early).status(),
                     "a fresh full marker is trusted for an hour (SPEC §8), even after space is freed");

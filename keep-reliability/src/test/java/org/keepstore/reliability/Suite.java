@@ -6,8 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Settings of the suite and its record of figures. {@code -Dkeepstore.reliability.full=true}
@@ -48,21 +46,5 @@ final class Suite {
         Files.writeString(f, content + "\n");
         Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-------"));
         return f;
-    }
-
-    /** Runs a command (mount, umount); its exit status, or -1 if it could not run. */
-    static int run(List<String> command) throws InterruptedException {
-        Process p;
-        try {
-            p = new ProcessBuilder(command).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        } catch (IOException e) {
-            return -1;
-        }
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            return -1;
-        }
-        return p.exitValue();
     }
 }

@@ -10,9 +10,10 @@ import org.junit.jupiter.api.Assumptions;
 
 /**
  * A small tmpfs mounted for one test, to make a volume run out of space for real. Needs root;
- * where mounting is impossible the test is skipped with a message saying so.
+ * where mounting is impossible the test is skipped with a message saying so. {@link #run} is also
+ * used by keep-reliability's mount tests (through this module's test-jar), hence public.
  */
-final class SmallFilesystem implements AutoCloseable {
+public final class SmallFilesystem implements AutoCloseable {
     final Path dir;
 
     private SmallFilesystem(Path dir) {
@@ -37,7 +38,8 @@ final class SmallFilesystem implements AutoCloseable {
         }
     }
 
-    private static int run(List<String> command) throws Exception {
+    /** Runs a command (mount, umount) with its output discarded; its exit status, or -1 if it could not run. */
+    public static int run(List<String> command) throws InterruptedException {
         Process p;
         try {
             p = new ProcessBuilder(command).redirectErrorStream(true)
