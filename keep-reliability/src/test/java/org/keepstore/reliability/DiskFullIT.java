@@ -74,6 +74,8 @@ class DiskFullIT {
             Random random = new Random();
 
             // Four writers at a time, so some writes also meet a real ENOSPC, not only the marker.
+            // Every block has A first in rendezvous order, so A fills first and the failover to B
+            // is certain rather than left to where random hashes happen to fall.
             int firstFull = -1;
             boolean wroteToBWhileAFull = false;
             int statusWhenFull = 0;
@@ -85,7 +87,7 @@ class DiskFullIT {
                     List<Future<Http.Response>> puts = new ArrayList<>();
                     List<byte[]> blocks = new ArrayList<>();
                     for (int i = 0; i < 4; i++) {
-                        byte[] data = Http.randomBlock(BLOCK, random);
+                        byte[] data = blockFirstOn(mounts.get(0), mounts, random, BLOCK);
                         blocks.add(data);
                         puts.add(writers.submit(() -> server.http.put("/" + Http.md5(data), data)));
                     }
@@ -155,8 +157,14 @@ class DiskFullIT {
     }
 
     private static byte[] blockFirstOn(Mounts.MountInfo target, List<Mounts.MountInfo> mounts, Random random) {
+        return blockFirstOn(target, mounts, random, 1 << 20);
+    }
+
+    /** A random block of {@code size} bytes whose rendezvous order starts with {@code target}. */
+    private static byte[] blockFirstOn(Mounts.MountInfo target, List<Mounts.MountInfo> mounts, Random random,
+                                       int size) {
         while (true) {
-            byte[] data = Http.randomBlock(1 << 20, random);
+            byte[] data = Http.randomBlock(size, random);
             if (Mounts.rendezvous(Http.md5(data), mounts).get(0).equals(target)) {
                 return data;
             }
