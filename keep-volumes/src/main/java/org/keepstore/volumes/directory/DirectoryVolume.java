@@ -144,8 +144,7 @@ public final class DirectoryVolume implements Volume {
             try {
                 channel = FileChannel.open(blockPath(hash), StandardOpenOption.READ);
             } catch (NoSuchFileException e) {
-                checkRootAvailable();
-                throw new BlockNotFoundException(hash);
+                throw missing(hash);
             }
             try {
                 if (!Files.isRegularFile(blockPath(hash), LinkOption.NOFOLLOW_LINKS)) {
@@ -337,12 +336,11 @@ public final class DirectoryVolume implements Volume {
         try {
             Path p = blockPath(hash);
             if (!Files.isRegularFile(p)) {
-                checkRootAvailable();
-                throw new BlockNotFoundException(hash);
+                throw missing(hash);
             }
             setMtime(p, now());
         } catch (NoSuchFileException e) {
-            throw new BlockNotFoundException(hash);
+            throw missing(hash);
         } catch (IOException e) {
             throw failure("touch", e);
         } finally {
@@ -356,8 +354,7 @@ public final class DirectoryVolume implements Volume {
         try {
             return nanos(Files.getLastModifiedTime(blockPath(hash)));
         } catch (NoSuchFileException e) {
-            checkRootAvailable();
-            throw new BlockNotFoundException(hash);
+            throw missing(hash);
         } catch (IOException e) {
             throw failure("head", e);
         }
@@ -380,8 +377,7 @@ public final class DirectoryVolume implements Volume {
             }
             syncDirectory(p.getParent());
         } catch (NoSuchFileException e) {
-            checkRootAvailable();
-            throw new BlockNotFoundException(hash);
+            throw missing(hash);
         } catch (IOException e) {
             throw failure("delete", e);
         } finally {
@@ -710,6 +706,15 @@ public final class DirectoryVolume implements Volume {
     }
 
     /** 503 if the root directory itself has gone (unmounted disk, deleted directory). */
+    /**
+     * The error for a block file that is not there: 404, unless the whole volume root has
+     * gone (an unmounted disk), which is 503 so the engine does not report the block missing.
+     */
+    private KeepException missing(String hash) throws KeepException {
+        checkRootAvailable();
+        return new BlockNotFoundException(hash);
+    }
+
     private void checkRootAvailable() throws KeepException {
         if (!Files.isDirectory(root)) {
             throw unavailable(null);
