@@ -3,6 +3,7 @@ package org.keepstore.core;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -248,6 +249,15 @@ public final class KeepStore implements AutoCloseable {
      */
     public WriteResult write(String hash, InputStream body, long contentLength, Set<String> storageClasses)
             throws IOException, InterruptedException {
+        return write(hash, StreamChannel.of(body), contentLength, storageClasses);
+    }
+
+    /**
+     * {@link #write(String, InputStream, long, Set)} for a body that is a blocking channel: a large
+     * body is then received straight into a (direct) pool buffer, with no copy on the way.
+     */
+    public WriteResult write(String hash, ReadableByteChannel body, long contentLength, Set<String> storageClasses)
+            throws IOException, InterruptedException {
         requireHash(hash);
         if (contentLength > Locator.MAX_BLOCK_SIZE) {
             throw KeepException.tooLarge();
@@ -261,13 +271,13 @@ public final class KeepStore implements AutoCloseable {
             // by the number of requests in flight.
             byte[] buffer = new byte[(int) contentLength];
             MessageDigest md5 = md5();
-            int length = readBody(body, contentLength, buffer, null);
+            int length = readBody(body, contentLength, ByteBuffer.wrap(buffer), null);
             md5.update(buffer, 0, length);
             checkDigest(hash, md5.digest());
             return store(hash, ByteBuffer.wrap(buffer, 0, length), storageClasses, null);
         }
         try (BufferPool.Lease lease = pool.acquire()) {
-            byte[] buffer = lease.array();
+            ByteBuffer buffer = lease.buffer();
             // The helper thread hashes what has arrived while the next bytes are received.
             TrailingDigest digest = new TrailingDigest(buffer, md5(), helpers);
             int length;
@@ -278,7 +288,7 @@ public final class KeepStore implements AutoCloseable {
                 throw e;
             }
             checkDigest(hash, digest.digest(length));
-            return store(hash, ByteBuffer.wrap(buffer, 0, length), storageClasses, null);
+            return store(hash, buffer.limit(length).position(0), storageClasses, null);
         }
     }
 
@@ -293,13 +303,14 @@ public final class KeepStore implements AutoCloseable {
      * it got. Never reads more than one byte past {@link Locator#MAX_BLOCK_SIZE} (to notice it
      * is too large) or past a declared length (to notice it is too long).
      */
-    private static int readBody(InputStream body, long contentLength, byte[] buffer, TrailingDigest digest)
+    private static int readBody(ReadableByteChannel body, long contentLength, ByteBuffer buffer, TrailingDigest digest)
             throws IOException {
         int limit = contentLength >= 0 ? (int) contentLength : Locator.MAX_BLOCK_SIZE;
+        ByteBuffer into = buffer.duplicate().limit(limit).position(0);
         int length = 0;
         int announced = 0;
         while (length < limit) {
-            int n = body.read(buffer, length, limit - length);
+            int n = body.read(into);
             if (n < 0) {
                 break;
             }
@@ -312,10 +323,20 @@ public final class KeepStore implements AutoCloseable {
         if (contentLength >= 0 && length < contentLength) {
             throw KeepException.badRequest(LENGTH_MISMATCH);
         }
-        if (length == limit && body.read() >= 0) {
+        if (length == limit && readsMore(body)) {
             throw contentLength >= 0 ? KeepException.badRequest(LENGTH_MISMATCH) : KeepException.tooLarge();
         }
         return length;
+    }
+
+    /** Whether the body has at least one more byte (read and dropped: the body is refused anyway). */
+    private static boolean readsMore(ReadableByteChannel body) throws IOException {
+        ByteBuffer one = ByteBuffer.allocate(1);
+        int n;
+        do {
+            n = body.read(one);
+        } while (n == 0);
+        return n > 0;
     }
 
     /**
@@ -728,7 +749,7 @@ public final class KeepStore implements AutoCloseable {
             buffers.takePoolBuffer();
             block = openCopy(m, hash);
         }
-        byte[] buffer = buffers.forSize(block.size());
+        ByteBuffer buffer = buffers.forSize(block.size());
         Delivery delivery = new Delivery(sink, block.size() > READ_CHUNK ? helpers : null);
         Prefetcher prefetcher = null;
         try {
@@ -738,7 +759,7 @@ public final class KeepStore implements AutoCloseable {
             }
             int size = (int) storedSize;
             MessageDigest md5 = md5();
-            InputStream in = block.stream();
+            ReadableByteChannel in = StreamChannel.of(block.stream());
             if (size > READ_CHUNK) {
                 // A helper reads ahead while this thread hashes (see Prefetcher).
                 prefetcher = new Prefetcher(in, buffer, size, helpers);
@@ -754,7 +775,7 @@ public final class KeepStore implements AutoCloseable {
                 if (!complete) {
                     throw delivery.corruptCopy(hash, "copy is shorter than its stored size " + size);
                 }
-                md5.update(buffer, position, length);
+                md5.update(buffer.duplicate().limit(position + length).position(position));
                 // This chunk read fine, so the previous one can go out.
                 delivery.send(size, buffer, pendingStart, pendingLength);
                 pendingStart = position;
@@ -822,14 +843,14 @@ public final class KeepStore implements AutoCloseable {
         }
 
         /** A buffer for a copy of {@code size} bytes (a corrupt size gets any; it is rejected later). */
-        byte[] forSize(long size) throws InterruptedException {
+        ByteBuffer forSize(long size) throws InterruptedException {
             if (size >= 0 && size <= SMALL_BLOCK) {
-                return new byte[(int) size];
+                return ByteBuffer.allocate((int) size);
             }
             if (lease == null) {
                 takePoolBuffer();
             }
-            return lease.array();
+            return lease.buffer();
         }
 
         @Override
@@ -885,13 +906,13 @@ public final class KeepStore implements AutoCloseable {
             }
         }
 
-        void send(long size, byte[] buffer, int offset, int length) throws SinkFailure {
+        void send(long size, ByteBuffer buffer, int offset, int length) throws SinkFailure {
             if (sink == null || length == 0) {
                 return;
             }
             begin(size);
             try {
-                ByteBuffer chunk = ByteBuffer.wrap(buffer, offset, length);
+                ByteBuffer chunk = buffer.duplicate().limit(offset + length).position(offset);
                 if (sender != null) {
                     sender.send(chunk);
                 } else {
@@ -946,15 +967,14 @@ public final class KeepStore implements AutoCloseable {
         }
     }
 
-    /** Reads exactly {@code length} bytes unless the stream ends first (then false). */
-    private static boolean readFully(InputStream in, byte[] buffer, int offset, int length) throws IOException {
-        int done = 0;
-        while (done < length) {
-            int n = in.read(buffer, offset + done, length - done);
-            if (n < 0) {
+    /** Reads exactly {@code length} bytes unless the channel ends first (then false). */
+    private static boolean readFully(ReadableByteChannel in, ByteBuffer buffer, int offset, int length)
+            throws IOException {
+        ByteBuffer into = buffer.duplicate().limit(offset + length).position(offset);
+        while (into.hasRemaining()) {
+            if (in.read(into) < 0) {
                 return false;
             }
-            done += n;
         }
         return true;
     }

@@ -1,7 +1,8 @@
 package org.keepstore.core;
 
 import java.io.IOException;
-import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.FutureTask;
@@ -17,15 +18,13 @@ import java.util.concurrent.FutureTask;
  */
 final class Prefetcher {
     /**
-     * The helper reads at most this much per step, so that a stop is noticed soon, and so that
-     * a volume reading into our heap buffer through the JDK's temporary direct buffers gets one
-     * it may cache (the launcher caps their cache at 256 KiB with jdk.nio.maxCachedBufferSize;
-     * a larger read would allocate and free a direct buffer every time).
+     * The helper reads at most this much per step, so that the hashing can start on the first
+     * bytes soon and a stop is noticed soon.
      */
-    private static final int STEP = 256 << 10;
+    private static final int STEP = 1 << 20;
 
-    private final InputStream in;
-    private final byte[] buffer;
+    private final ReadableByteChannel in;
+    private final ByteBuffer buffer;
     private final int size;
     private final FutureTask<Void> task;
     /** Bytes read so far; guarded by this. */
@@ -37,9 +36,10 @@ final class Prefetcher {
     /** Stop reading; guarded by this. */
     private boolean stopped;
 
-    Prefetcher(InputStream in, byte[] buffer, int size, Executor executor) {
+    /** @param buffer filled from index 0 up to {@code size}; its position and limit are not used */
+    Prefetcher(ReadableByteChannel in, ByteBuffer buffer, int size, Executor executor) {
         this.in = in;
-        this.buffer = buffer;
+        this.buffer = buffer.duplicate();
         this.size = size;
         this.task = new FutureTask<>(this::readAhead, null);
         executor.execute(task);
@@ -94,7 +94,7 @@ final class Prefetcher {
                         break;
                     }
                 }
-                int n = in.read(buffer, position, Math.min(STEP, size - position));
+                int n = in.read(buffer.limit(Math.min(size, position + STEP)).position(position));
                 if (n < 0) {
                     break;
                 }

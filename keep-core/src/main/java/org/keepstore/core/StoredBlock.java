@@ -9,6 +9,10 @@ import java.io.InputStream;
  * not verified; the engine hashes them while it reads. Closing releases the underlying file,
  * connection or request.
  *
+ * <p>A stream that also implements {@link java.nio.channels.ReadableByteChannel} (as a file's
+ * does) is read through that channel, straight into the engine's direct buffers; any other
+ * stream costs one copy through a small array.
+ *
  * @param size   the number of bytes the volume holds for this block
  * @param stream the stored bytes, exactly {@code size} of them if the copy is intact
  */

@@ -1,5 +1,6 @@
 package org.keepstore.core;
 
+import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
@@ -18,7 +19,7 @@ final class TrailingDigest {
     /** The helper hashes at most this much per step, so that a cancel is noticed soon. */
     private static final int STEP = 1 << 20;
 
-    private final byte[] buffer;
+    private final ByteBuffer buffer;
     private final MessageDigest md5;
     private final FutureTask<byte[]> task;
     /** Bytes of {@code buffer} filled so far; guarded by this. */
@@ -28,8 +29,9 @@ final class TrailingDigest {
     /** Stop hashing; guarded by this. */
     private boolean cancelled;
 
-    TrailingDigest(byte[] buffer, MessageDigest md5, Executor executor) {
-        this.buffer = buffer;
+    /** @param buffer filled from index 0; only its contents are used (its position and limit are not) */
+    TrailingDigest(ByteBuffer buffer, MessageDigest md5, Executor executor) {
+        this.buffer = buffer.duplicate();
         this.md5 = md5;
         this.task = new FutureTask<>(this::hashBehind);
         executor.execute(task);
@@ -84,7 +86,7 @@ final class TrailingDigest {
                 }
                 end = Math.min(filled, hashed + STEP);
             }
-            md5.update(buffer, hashed, end - hashed);
+            md5.update(buffer.limit(end).position(hashed));
             hashed = end;
         }
         return md5.digest();

@@ -3,17 +3,16 @@ package org.keepstore.core;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -28,15 +27,22 @@ class BufferPoolTest {
         BufferPool pool = new BufferPool(3, 1024);
         assertEquals(0, pool.bytesAllocated());
         BufferPool.Lease a = pool.acquire();
-        assertEquals(1024, a.array().length);
+        ByteBuffer buffer = a.buffer();
+        assertEquals(0, buffer.position());
+        assertEquals(1024, buffer.limit());
+        assertTrue(buffer.isDirect());
+        assertEquals(0, buffer.alignmentOffset(0, BufferPool.ALIGNMENT), "buffers start page-aligned");
         assertEquals(1024, pool.bytesAllocated());
         assertEquals(1, pool.inUse());
-        byte[] first = a.array();
+        // Each view has its own position: moving one does not move the next.
+        buffer.putLong(0, 0x1234_5678_9abc_def0L).position(100);
+        assertEquals(0, a.buffer().position());
         a.close();
+        assertThrows(IllegalStateException.class, a::buffer, "a returned lease gives no more views");
         assertEquals(0, pool.inUse());
         for (int i = 0; i < 10; i++) {
             try (BufferPool.Lease l = pool.acquire()) {
-                assertSame(first, l.array());
+                assertEquals(0x1234_5678_9abc_def0L, l.buffer().getLong(0), "the same memory is lent again");
             }
         }
         assertEquals(1024, pool.bytesAllocated());
@@ -103,7 +109,9 @@ class BufferPoolTest {
         BufferPool pool = new BufferPool(max, 64);
         AtomicInteger holding = new AtomicInteger();
         AtomicInteger highest = new AtomicInteger();
-        Set<byte[]> seen = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
+        // Each buffer is tagged with a number the first time it is lent, to count distinct ones.
+        AtomicInteger tags = new AtomicInteger();
+        Set<Integer> seen = ConcurrentHashMap.newKeySet();
         ExecutorService threads = Executors.newFixedThreadPool(8);
         try {
             List<Future<?>> done = new ArrayList<>();
@@ -113,7 +121,11 @@ class BufferPoolTest {
                         try (BufferPool.Lease l = pool.acquire()) {
                             int now = holding.incrementAndGet();
                             highest.accumulateAndGet(now, Math::max);
-                            seen.add(l.array());
+                            ByteBuffer b = l.buffer();
+                            if (b.getInt(0) == 0) {
+                                b.putInt(0, tags.incrementAndGet());
+                            }
+                            seen.add(b.getInt(0));
                             Thread.yield();
                             holding.decrementAndGet();
                         }

@@ -3,14 +3,13 @@ package org.keepstore.core.client;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Flow;
 
 /**
- * Collects a response body into a byte array without ever holding more than a fixed limit, so
+ * Collects a response body into a buffer without ever holding more than a fixed limit, so
  * a misbehaving server cannot make the client buffer more than one block.
  *
  * <p>Two modes: {@code failBeyondLimit} (block bodies: a longer body is an error and the
@@ -19,8 +18,12 @@ import java.util.concurrent.Flow;
  */
 final class BoundedBodySubscriber implements HttpResponse.BodySubscriber<BoundedBodySubscriber.Body> {
 
-    /** The collected bytes: {@code array[0..length)}. */
-    record Body(byte[] array, int length) {
+    /** The collected bytes: {@code buffer[0..length)} (the buffer's position and limit are not used). */
+    record Body(ByteBuffer buffer, int length) {
+        /** The bytes as a new buffer with position 0 and limit {@code length}. */
+        ByteBuffer data() {
+            return buffer.duplicate().limit(length).position(0);
+        }
     }
 
     /** The body was longer than the caller allowed. */
@@ -34,18 +37,19 @@ final class BoundedBodySubscriber implements HttpResponse.BodySubscriber<Bounded
     private final int limit;
     private final boolean failBeyondLimit;
     private final boolean mayGrow;
-    private byte[] target;
+    private ByteBuffer target;
     private int length;
     private Flow.Subscription subscription;
 
     /**
-     * @param target          where to put the bytes; when {@code mayGrow} it is replaced by a
-     *                        larger array as needed (never beyond {@code limit})
+     * @param target          where to put the bytes, from index 0 (its position and limit are not
+     *                        used); when {@code mayGrow} it is replaced by a larger heap buffer
+     *                        as needed (never beyond {@code limit})
      * @param limit           the most bytes accepted
      * @param failBeyondLimit true: more bytes than {@code limit} fail the body; false: they are dropped
      */
-    BoundedBodySubscriber(byte[] target, boolean mayGrow, int limit, boolean failBeyondLimit) {
-        this.target = target;
+    BoundedBodySubscriber(ByteBuffer target, boolean mayGrow, int limit, boolean failBeyondLimit) {
+        this.target = target.duplicate().clear();
         this.mayGrow = mayGrow;
         this.limit = limit;
         this.failBeyondLimit = failBeyondLimit;
@@ -84,21 +88,24 @@ final class BoundedBodySubscriber implements HttpResponse.BodySubscriber<Bounded
                 n = limit - length;
             }
             ensureCapacity(length + n);
-            buffer.get(target, length, n);
+            target.put(length, buffer, buffer.position(), n);
+            buffer.position(buffer.position() + n);
             length += n;
         }
     }
 
     private void ensureCapacity(int needed) {
-        if (needed <= target.length) {
+        if (needed <= target.capacity()) {
             return;
         }
         if (!mayGrow) {
             // Cannot happen while limit <= target.length, which the caller guarantees.
             throw new IllegalStateException("body buffer too small");
         }
-        int grown = (int) Math.min(limit, Math.max((long) needed, 2L * target.length + 8192));
-        target = Arrays.copyOf(target, grown);
+        int grown = (int) Math.min(limit, Math.max((long) needed, 2L * target.capacity() + 8192));
+        ByteBuffer larger = ByteBuffer.allocate(grown);
+        larger.put(0, target, 0, length);
+        target = larger;
     }
 
     @Override

@@ -7,6 +7,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -160,9 +161,9 @@ public final class KeepClient {
      *                             KeepClientException#isNotFound()} when all said 404)
      */
     public byte[] get(Locator locator) throws IOException, InterruptedException {
-        FetchedBlock block = fetch(locator, null);
-        byte[] data = block.data();
-        return data.length == block.length() ? data : java.util.Arrays.copyOf(data, block.length());
+        ByteBuffer block = fetch(locator, null);
+        byte[] data = block.array();
+        return data.length == block.remaining() ? data : java.util.Arrays.copyOf(data, block.remaining());
     }
 
     /** {@link #get(Locator)} for a locator string. */
@@ -180,11 +181,21 @@ public final class KeepClient {
      */
     public int get(Locator locator, byte[] buffer) throws IOException, InterruptedException {
         Objects.requireNonNull(buffer, "buffer");
+        return get(locator, ByteBuffer.wrap(buffer));
+    }
+
+    /**
+     * {@link #get(Locator, byte[])} into a buffer, which may be direct (e.g. a {@link
+     * org.keepstore.core.BufferPool} buffer): the block goes to indices {@code [0, length)}; the
+     * buffer's position and limit are not used or changed.
+     */
+    public int get(Locator locator, ByteBuffer buffer) throws IOException, InterruptedException {
+        Objects.requireNonNull(buffer, "buffer");
         long needed = locator.hasSize() ? locator.size() : Locator.MAX_BLOCK_SIZE;
-        if (buffer.length < needed) {
-            throw new IllegalArgumentException("buffer of " + buffer.length + " bytes cannot hold " + needed);
+        if (buffer.capacity() < needed) {
+            throw new IllegalArgumentException("buffer of " + buffer.capacity() + " bytes cannot hold " + needed);
         }
-        return fetch(locator, buffer).length();
+        return fetch(locator, buffer).remaining();
     }
 
     /**
@@ -251,7 +262,7 @@ public final class KeepClient {
                     .header("X-Keep-Desired-Replicas", Integer.toString(replicas - stored[0]))
                     .build();
             Exchange<BoundedBodySubscriber.Body> ex = exchange(request, info ->
-                    new BoundedBodySubscriber(new byte[LOCATOR_BODY_LIMIT], false, LOCATOR_BODY_LIMIT, false), null);
+                    new BoundedBodySubscriber(ByteBuffer.allocate(LOCATOR_BODY_LIMIT), false, LOCATOR_BODY_LIMIT, false), null);
             if (ex.failure != null) {
                 return failures.connectionFailed(service, ex.failure);
             }
@@ -286,18 +297,16 @@ public final class KeepClient {
 
     // --- reading ---------------------------------------------------------------------------
 
-    private record FetchedBlock(byte[] data, int length) {
-    }
-
-    private FetchedBlock fetch(Locator locator, byte[] callerBuffer) throws IOException, InterruptedException {
+    /** The verified block, from position 0 to its length, in the caller's buffer or a new heap one. */
+    private ByteBuffer fetch(Locator locator, ByteBuffer callerBuffer) throws IOException, InterruptedException {
         Failures failures = new Failures(locator);
-        AtomicReference<FetchedBlock> result = new AtomicReference<>();
+        AtomicReference<ByteBuffer> result = new AtomicReference<>();
         boolean done = runRounds(serviceOrder(locator.hash()), failures, service -> {
             AtomicReference<BoundedBodySubscriber> blockBody = new AtomicReference<>();
             HttpRequest request = request(service, "/" + locator).GET().build();
             Exchange<BoundedBodySubscriber.Body> ex = exchange(request, info -> {
                 if (info.statusCode() != 200) {
-                    return new BoundedBodySubscriber(new byte[ERROR_BODY_LIMIT], false, ERROR_BODY_LIMIT, false);
+                    return errorBodySubscriber();
                 }
                 BoundedBodySubscriber s = blockSubscriber(locator, callerBuffer,
                         info.headers().firstValueAsLong("Content-Length").orElse(-1));
@@ -318,10 +327,11 @@ public final class KeepClient {
             if (locator.hasSize() && body.length() != locator.size()) {
                 return failures.badResponse(service, "corrupt copy: " + body.length() + " bytes, expected " + locator.size());
             }
-            if (!md5Hex(body.array(), 0, body.length()).equals(locator.hash())) {
+            ByteBuffer data = body.data();
+            if (!md5Hex(data.duplicate()).equals(locator.hash())) {
                 return failures.badResponse(service, "corrupt copy: checksum mismatch");
             }
-            result.set(new FetchedBlock(body.array(), body.length()));
+            result.set(data);
             return Verdict.DONE;
         });
         if (!done) {
@@ -335,17 +345,17 @@ public final class KeepClient {
     }
 
     /** A subscriber for a 200 body: exactly the size hint at most, else at most one block. */
-    private static BoundedBodySubscriber blockSubscriber(Locator locator, byte[] callerBuffer, long contentLength) {
+    private static BoundedBodySubscriber blockSubscriber(Locator locator, ByteBuffer callerBuffer, long contentLength) {
         int limit = locator.hasSize() ? (int) Math.min(locator.size(), Locator.MAX_BLOCK_SIZE) : Locator.MAX_BLOCK_SIZE;
         if (callerBuffer != null) {
             return new BoundedBodySubscriber(callerBuffer, false, limit, true);
         }
         if (locator.hasSize()) {
-            return new BoundedBodySubscriber(new byte[limit], false, limit, true);
+            return new BoundedBodySubscriber(ByteBuffer.allocate(limit), false, limit, true);
         }
         // No size hint: trust Content-Length only as a first guess; the limit still holds.
         int initial = contentLength >= 0 && contentLength <= limit ? (int) contentLength : 64 * 1024;
-        return new BoundedBodySubscriber(new byte[initial], true, limit, true);
+        return new BoundedBodySubscriber(ByteBuffer.allocate(initial), true, limit, true);
     }
 
     // --- the retry loop -----------------------------------------------------------------------
@@ -537,8 +547,13 @@ public final class KeepClient {
         }
     }
 
+    /** Keeps the start of an error response's body for the message; drops the rest. */
+    private static BoundedBodySubscriber errorBodySubscriber() {
+        return new BoundedBodySubscriber(ByteBuffer.allocate(ERROR_BODY_LIMIT), false, ERROR_BODY_LIMIT, false);
+    }
+
     private static String text(BoundedBodySubscriber.Body body) {
-        return new String(body.array(), 0, body.length(), StandardCharsets.UTF_8);
+        return StandardCharsets.UTF_8.decode(body.data()).toString();
     }
 
     private static int parseReplicas(String header) {
@@ -555,9 +570,14 @@ public final class KeepClient {
     }
 
     static String md5Hex(byte[] data, int offset, int length) {
+        return md5Hex(ByteBuffer.wrap(data, offset, length));
+    }
+
+    /** MD5 of the buffer's remaining bytes (consumes them). */
+    static String md5Hex(ByteBuffer data) {
         try {
             MessageDigest md5 = MessageDigest.getInstance("MD5");
-            md5.update(data, offset, length);
+            md5.update(data);
             return HexFormat.of().formatHex(md5.digest());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("MD5 is missing from this JVM", e);

@@ -112,9 +112,9 @@ public final class PullWorker extends ListWorker<PullItem> {
         KeepClient fromSources = client.toBuilder().services(sources).inGivenOrder(true).token(token).build();
         BufferPool pool = store.bufferPool();
         try (BufferPool.Lease lease = pool.acquire()) {
-            int length = fromSources.get(request, lease.array());
-            WriteResult written = store.write(locator.hash(), ByteBuffer.wrap(lease.array(), 0, length),
-                    Set.of(), mountUuid);
+            ByteBuffer buffer = lease.buffer();
+            int length = fromSources.get(request, buffer);
+            WriteResult written = store.write(locator.hash(), buffer.limit(length), Set.of(), mountUuid);
             log.info("pulled {} from {}; now {} replicas here", locator.hashAndSize(),
                     sources.size() == 1 ? sources.get(0).root() : sources.size() + " servers", written.replicas());
         }

@@ -2,11 +2,13 @@ package org.keepstore.core.client;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.keepstore.core.BufferPool;
 import org.keepstore.core.Locator;
 import org.keepstore.core.client.ScriptedKeepServer.Reply;
 
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -244,6 +246,20 @@ class KeepClientTest {
         int n = clientFor(a).build().get(LOCATOR, buffer);
         assertEquals(DATA.length, n);
         assertArrayEquals(DATA, java.util.Arrays.copyOf(buffer, n));
+    }
+
+    @Test
+    void getIntoPoolBuffer() throws Exception {
+        ScriptedKeepServer a = server().always(Reply.ok(DATA));
+        try (BufferPool.Lease lease = new BufferPool(1, 64).acquire()) {
+            ByteBuffer buffer = lease.buffer().position(7);
+            int n = clientFor(a).build().get(LOCATOR, buffer);
+            assertEquals(DATA.length, n);
+            assertEquals(7, buffer.position(), "position and limit are left alone");
+            byte[] got = new byte[n];
+            buffer.get(0, got);
+            assertArrayEquals(DATA, got);
+        }
     }
 
     @Test
