@@ -13,9 +13,10 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * Writes large blocks with direct I/O ({@code O_DIRECT}): from an aligned staging buffer
  * straight to the disk, past the page cache. A buffered write followed by fsync copies 64 MiB
  * into the page cache, where writeback and dirty-page throttling (shared with every other
- * writer on the machine) decide how long the fsync takes; a direct write costs one copy into
- * the staging buffer, which the JDK makes anyway for a heap buffer, and the fsync after it only
- * has metadata left to flush.
+ * writer on the machine) decide how long the fsync takes; the fsync after a direct write only
+ * has metadata left to flush. Data in an aligned direct buffer (as the engine's pool buffers
+ * are) goes to the disk as it is; anything else, and the unaligned tail, is copied through a
+ * small aligned staging buffer first.
  *
  * <p>Where the filesystem refuses direct I/O (e.g. some tmpfs), {@link #isAvailable()} turns
  * false after the first refusal and the volume writes buffered as before. Thread-safe.
@@ -24,6 +25,8 @@ final class DirectWriter {
     /** Blocks smaller than this are written buffered: for them the fsync dominates anyway. */
     static final int MIN_DIRECT_SIZE = 1 << 20;
     private static final int STAGING_SIZE = 1 << 20;
+    /** Most bytes handed to the kernel in one write from the caller's buffer. */
+    private static final int MAX_WRITE = 8 << 20;
     private static final int DEFAULT_ALIGNMENT = 4096;
 
     private final int alignment;
@@ -53,6 +56,16 @@ final class DirectWriter {
         available = false;
     }
 
+    /** The alignment of offsets, lengths and memory that direct I/O needs here. */
+    int alignment() {
+        return alignment;
+    }
+
+    /** Opens an existing file for direct reading. */
+    FileChannel openForReading(Path file) throws IOException {
+        return FileChannel.open(file, StandardOpenOption.READ, ExtendedOpenOption.DIRECT);
+    }
+
     /** Opens an existing (empty) file for direct writing. */
     FileChannel open(Path file) throws IOException {
         return FileChannel.open(file, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
@@ -67,11 +80,22 @@ final class DirectWriter {
      * @throws Refused if the very first write is refused as invalid: nothing was written
      */
     long write(FileChannel out, ByteBuffer data) throws IOException {
+        ByteBuffer src = data.duplicate();
+        long length = src.remaining();
+        long position = 0;
+        if (src.isDirect() && src.alignmentOffset(src.position(), alignment) == 0) {
+            // Whole aligned units straight from the caller's memory; only the tail is staged.
+            int aligned = src.remaining() / alignment * alignment;
+            ByteBuffer direct = src.slice(src.position(), aligned);
+            while (direct.hasRemaining()) {
+                direct.limit(Math.min(aligned, direct.position() + MAX_WRITE));
+                position += writeAt(out, direct, position);
+                direct.limit(aligned);
+            }
+            src.position(src.position() + aligned);
+        }
         ByteBuffer staging = takeStaging();
         try {
-            ByteBuffer src = data.duplicate();
-            long length = src.remaining();
-            long position = 0;
             while (src.hasRemaining()) {
                 int n = Math.min(staging.capacity(), src.remaining());
                 staging.clear();
@@ -83,16 +107,7 @@ final class DirectWriter {
                     staging.put(i, (byte) 0);
                 }
                 staging.limit(padded);
-                while (staging.hasRemaining()) {
-                    try {
-                        position += out.write(staging, position);
-                    } catch (IOException e) {
-                        if (position == 0 && e.getMessage() != null && e.getMessage().contains("Invalid argument")) {
-                            throw new Refused(e);
-                        }
-                        throw e;
-                    }
-                }
+                position += writeAt(out, staging, position);
             }
             if (position != length) {
                 out.truncate(length);
@@ -101,6 +116,22 @@ final class DirectWriter {
         } finally {
             idleStaging.add(staging);
         }
+    }
+
+    /** Writes all of {@code buffer} at {@code position}; returns the bytes written. */
+    private static int writeAt(FileChannel out, ByteBuffer buffer, long position) throws IOException {
+        int total = 0;
+        while (buffer.hasRemaining()) {
+            try {
+                total += out.write(buffer, position + total);
+            } catch (IOException e) {
+                if (position + total == 0 && e.getMessage() != null && e.getMessage().contains("Invalid argument")) {
+                    throw new Refused(e);
+                }
+                throw e;
+            }
+        }
+        return total;
     }
 
     /** The filesystem opened the file for direct I/O but refused the first write (EINVAL). */

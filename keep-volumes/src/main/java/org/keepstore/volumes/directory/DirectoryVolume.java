@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
@@ -154,7 +155,7 @@ public final class DirectoryVolume implements Volume {
                 // The size from the open file itself, so a concurrent overwrite (a rename) cannot
                 // make size and content disagree.
                 long size = channel.size();
-                StoredBlock block = new StoredBlock(size, new BlockStream(channel));
+                StoredBlock block = new StoredBlock(size, new BlockStream(channel, size, openForDirectReads(hash, size)));
                 handedOver = true;
                 return block;
             } finally {
@@ -175,12 +176,41 @@ public final class DirectoryVolume implements Volume {
      * The bytes of an open block file, read straight into the caller's array through the channel
      * (no extra buffering layer). Closing it closes the file and ends the serialized I/O slot.
      */
-    private final class BlockStream extends InputStream {
+    /**
+     * A second handle on a large block file, for reading it with direct I/O; null where direct
+     * I/O is not possible (then everything is read through the page cache).
+     */
+    private FileChannel openForDirectReads(String hash, long size) {
+        if (size < DirectWriter.MIN_DIRECT_SIZE || !directWriter.isAvailable()) {
+            return null;
+        }
+        try {
+            return directWriter.openForReading(blockPath(hash));
+        } catch (IOException | UnsupportedOperationException e) {
+            return null;
+        }
+    }
+
+    /**
+     * The bytes of an open block file. Whole aligned units read into an aligned direct buffer
+     * (the engine's pool buffers) go past the page cache with direct I/O, like large writes (see
+     * {@link DirectWriter}): the disk fills the buffer itself, with no page cache to fill, copy
+     * out of and reclaim later, which costs a large read about as much CPU time again as the
+     * hashing of it. Everything else (the tail of a block, reads into arrays) goes through the
+     * page cache. Closing it closes the file and ends the serialized I/O slot.
+     */
+    private final class BlockStream extends InputStream implements ReadableByteChannel {
         private final FileChannel channel;
+        private final long size;
+        /** The same file opened for direct I/O, or null. */
+        private FileChannel direct;
+        private long position;
         private final AtomicBoolean closed = new AtomicBoolean();
 
-        BlockStream(FileChannel channel) {
+        BlockStream(FileChannel channel, long size, FileChannel direct) {
             this.channel = channel;
+            this.size = size;
+            this.direct = direct;
         }
 
         @Override
@@ -195,31 +225,87 @@ public final class DirectoryVolume implements Volume {
             if (len == 0) {
                 return 0;
             }
-            int n = channel.read(ByteBuffer.wrap(b, off, Math.min(len, MAX_IO_CHUNK)));
+            return read(ByteBuffer.wrap(b, off, Math.min(len, MAX_IO_CHUNK)));
+        }
+
+        /** Reads straight into the caller's buffer: for a direct one, with no copy in the JVM. */
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            if (!dst.hasRemaining()) {
+                return 0;
+            }
+            int n = -1;
+            int units = directUnits(dst);
+            if (units > 0) {
+                ByteBuffer whole = dst.duplicate();
+                whole.limit(whole.position() + units);
+                try {
+                    n = direct.read(whole, position);
+                } catch (IOException e) {
+                    if (e.getMessage() == null || !e.getMessage().contains("Invalid argument")) {
+                        throw e;
+                    }
+                    // This filesystem or device refuses the request after all: read it buffered.
+                    closeDirect();
+                }
+                if (n > 0) {
+                    dst.position(dst.position() + n);
+                }
+            }
+            if (n < 0) {
+                n = channel.read(dst, position);
+            }
             if (n > 0) {
+                position += n;
                 context.metrics().ioBytes(deviceId, "out", n);
             }
             return n;
         }
 
+        /** How many bytes of {@code dst} a direct read may fill: whole aligned units, or 0. */
+        private int directUnits(ByteBuffer dst) {
+            int alignment = directWriter.alignment();
+            if (direct == null || !dst.isDirect() || position % alignment != 0
+                    || dst.alignmentOffset(dst.position(), alignment) != 0) {
+                return 0;
+            }
+            long wanted = Math.min(dst.remaining(), size - position);
+            return (int) (wanted / alignment * alignment);
+        }
+
+        private void closeDirect() {
+            if (direct != null) {
+                try {
+                    direct.close();
+                } catch (IOException ignored) {
+                    // read-only handle: nothing to lose
+                }
+                direct = null;
+            }
+        }
+
         @Override
-        public long skip(long n) throws IOException {
-            long size = channel.size();
-            long pos = channel.position();
-            long skipped = Math.max(0, Math.min(n, size - pos));
-            channel.position(pos + skipped);
+        public boolean isOpen() {
+            return !closed.get();
+        }
+
+        @Override
+        public long skip(long n) {
+            long skipped = Math.max(0, Math.min(n, size - position));
+            position += skipped;
             return skipped;
         }
 
         @Override
-        public int available() throws IOException {
-            return (int) Math.min(Integer.MAX_VALUE, Math.max(0, channel.size() - channel.position()));
+        public int available() {
+            return (int) Math.min(Integer.MAX_VALUE, Math.max(0, size - position));
         }
 
         @Override
         public void close() throws IOException {
             if (closed.compareAndSet(false, true)) {
                 try {
+                    closeDirect();
                     channel.close();
                 } finally {
                     release();
