@@ -3,7 +3,7 @@
 # server: builds the server jar and the benchmarks jar first when they are missing or older than
 # the sources, then starts the server on 127.0.0.1 with fresh volumes, measures, stops it, and
 # writes keep-bench/target/load-report.md and load-report.svg. The server is started through
-# the ./keepstore launcher, as operators start it (it sizes the heap from -max-buffers).
+# the ./keepstore launcher, as operators start it (it sizes memory from -max-buffers).
 #
 # Usage: scripts/bench.sh [--check] [--quick] [other LoadDriver options; --help lists them]
 # Extra Maven arguments (e.g. -o for offline) can be given in MVN_ARGS.

@@ -188,11 +188,11 @@ first_pid=$(server_pid)
 [ -n "$first_pid" ] || fail "runsv reports no running server"
 [ "$(basename "$(readlink -f "/proc/$first_pid/exe")")" = java ] ||
   fail "the supervised process $first_pid is $(readlink -f "/proc/$first_pid/exe"), not the JVM (the launcher must exec it)"
-tr '\0' '\n' <"/proc/$first_pid/cmdline" | grep -qx -- '-Xmx7128m' ||
-  fail "the JVM was not given -Xmx7128m (100 buffers x 70 MiB + 128 MiB): $(tr '\0' ' ' <"/proc/$first_pid/cmdline")"
-log "server answers on $base under runsv; pid $first_pid is the JVM, heap -Xmx7128m for -max-buffers=100"
-if grep -q 'of heap for block buffers' "$work/runsv.log"; then
-  fail "the server says the launcher's heap cannot hold its buffers: $(grep 'of heap for block buffers' "$work/runsv.log")"
+tr '\0' '\n' <"/proc/$first_pid/cmdline" | grep -qx -- '-XX:MaxDirectMemorySize=6628m' ||
+  fail "the JVM was not given -XX:MaxDirectMemorySize=6628m (100 buffers x 65 MiB + 128 MiB): $(tr '\0' ' ' <"/proc/$first_pid/cmdline")"
+log "server answers on $base under runsv; pid $first_pid is the JVM, direct memory 6628m for -max-buffers=100"
+if grep -q 'of direct memory for block buffers' "$work/runsv.log"; then
+  fail "the server says the launcher's memory limit cannot hold its buffers: $(grep 'of direct memory for block buffers' "$work/runsv.log")"
 fi
 
 token=deb-test-token-$RANDOM$RANDOM

@@ -75,7 +75,7 @@ public final class LoadDriver {
         static final String USAGE = String.join("\n",
                 "usage: LoadDriver [options]",
                 "  --launcher PATH          the keepstore launcher script (default ./keepstore, as operators",
-                "                           start it: it sizes the heap from -max-buffers)",
+                "                           start it: it sizes memory from -max-buffers)",
                 "  --server-jar PATH        run java -jar PATH instead of the launcher",
                 "  --server-main CLASS      run CLASS from the driver's class path instead of a jar",
                 "  --java PATH              java for the server (default: the driver's own)",

@@ -4,52 +4,55 @@ import java.lang.management.ManagementFactory;
 import java.util.Optional;
 
 import com.sun.management.HotSpotDiagnosticMXBean;
+import org.keepstore.core.BufferPool;
 import org.keepstore.core.Locator;
 
 /**
- * Startup check that the JVM's heap can hold {@code -max-buffers} block buffers. The launchers
- * size the heap to fit; an {@code -Xmx} given by hand (or running the jar directly) may not,
- * and the server would then fail requests for lack of memory only once it is busy.
+ * Startup check that the JVM may allocate {@code -max-buffers} block buffers. They are direct
+ * buffers (see {@link BufferPool}), limited by {@code -XX:MaxDirectMemorySize}, which defaults
+ * to the heap size. The launchers set the limit to fit; a JVM started by hand may not, and the
+ * server would then fail requests for lack of memory only once it is busy.
  */
-final class HeapCheck {
+final class BufferMemoryCheck {
     private static final long MIB = 1024 * 1024;
+    /** What one buffer takes from the limit: a block plus the slack that aligns it. */
+    static final long BYTES_PER_BUFFER = Locator.MAX_BLOCK_SIZE + (long) BufferPool.ALIGNMENT;
 
-    private HeapCheck() {
+    private BufferMemoryCheck() {
     }
 
-    /** The warning for this JVM, if its heap is too small for {@code maxBuffers} buffers. */
+    /** The warning for this JVM, if its direct memory limit is too small for {@code maxBuffers} buffers. */
     static Optional<String> warningForThisJvm(int maxBuffers) {
-        return warning(maxBuffers, Runtime.getRuntime().maxMemory(), g1RegionSize());
+        return warning(maxBuffers, directMemoryLimit());
     }
 
-    /**
-     * The warning when {@code maxBuffers} buffers cannot fit in {@code maxHeapBytes}.
-     * {@code g1RegionBytes} is the G1 collector's region size (0 for other collectors): G1
-     * stores each buffer array in whole regions, so a 64 MiB array (plus its header) takes one
-     * region more than 64 MiB.
-     */
-    static Optional<String> warning(int maxBuffers, long maxHeapBytes, long g1RegionBytes) {
-        long perBuffer = g1RegionBytes > 0
-                ? (Locator.MAX_BLOCK_SIZE / g1RegionBytes + 1) * g1RegionBytes
-                : Locator.MAX_BLOCK_SIZE;
-        long needed = maxBuffers * perBuffer;
-        if (needed <= maxHeapBytes) {
+    /** The warning when {@code maxBuffers} buffers do not fit in {@code limitBytes} of direct memory. */
+    static Optional<String> warning(int maxBuffers, long limitBytes) {
+        long needed = maxBuffers * BYTES_PER_BUFFER;
+        if (needed <= limitBytes) {
             return Optional.empty();
         }
         return Optional.of(String.format(
-                "-max-buffers=%d needs %d MiB of heap for block buffers (%d MiB each), but the JVM may use"
+                "-max-buffers=%d needs %d MiB of direct memory for block buffers, but the JVM may use"
                         + " at most %d MiB: requests will fail for lack of memory under load. Lower"
-                        + " -max-buffers, or raise -Xmx (the keepstore launcher derives it from -max-buffers"
-                        + " unless JAVA_OPTS sets it; see docs/install.md)",
-                maxBuffers, needed / MIB, perBuffer / MIB, maxHeapBytes / MIB));
+                        + " -max-buffers, or raise -XX:MaxDirectMemorySize (the keepstore launcher derives"
+                        + " it from -max-buffers unless JAVA_OPTS sets it; see docs/install.md)",
+                maxBuffers, (needed + MIB - 1) / MIB, limitBytes / MIB));
     }
 
-    private static long g1RegionSize() {
+    /** -XX:MaxDirectMemorySize, or the heap size it defaults to when not set. */
+    static long directMemoryLimit() {
         try {
             HotSpotDiagnosticMXBean hotspot = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
-            return hotspot == null ? 0 : Long.parseLong(hotspot.getVMOption("G1HeapRegionSize").getValue());
+            if (hotspot != null) {
+                long set = Long.parseLong(hotspot.getVMOption("MaxDirectMemorySize").getValue());
+                if (set > 0) {
+                    return set;
+                }
+            }
         } catch (RuntimeException e) {
-            return 0; // not HotSpot, or no such option: count the buffers alone
+            // not HotSpot, or no such option: the JDK's default applies
         }
+        return Runtime.getRuntime().maxMemory();
     }
 }

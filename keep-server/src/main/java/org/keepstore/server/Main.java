@@ -164,7 +164,7 @@ public final class Main {
                             durationProperty(BODY_TIMEOUT_PROPERTY, KeepHttpServer.DEFAULT_BODY_TIMEOUT))
                     .build();
             logStartup(settings, mounts);
-            HeapCheck.warningForThisJvm(settings.maxBuffers()).ifPresent(log::warn);
+            BufferMemoryCheck.warningForThisJvm(settings.maxBuffers()).ifPresent(log::warn);
             try {
                 server.start(settings.listenHost(), settings.listenPort());
             } catch (IOException | RuntimeException e) {

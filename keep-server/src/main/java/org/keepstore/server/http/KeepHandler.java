@@ -2,7 +2,6 @@ package org.keepstore.server.http;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -17,7 +16,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.google.common.io.CountingInputStream;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.protocol.http.HttpContinue;
@@ -35,6 +33,8 @@ import org.keepstore.core.worker.PullItem;
 import org.keepstore.core.worker.TrashItem;
 import org.keepstore.core.worker.WorkQueue;
 import org.xnio.IoUtils;
+import org.xnio.channels.Channels;
+import org.xnio.channels.StreamSinkChannel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,7 +65,7 @@ final class KeepHandler implements HttpHandler {
         final long startNanos = System.nanoTime();
         String requestId;
         boolean countedInFlight;
-        volatile CountingInputStream body;
+        volatile RequestBody body;
         /** The worker thread to interrupt if the client goes away while it waits. */
         volatile Thread waitingThread;
     }
@@ -252,9 +252,9 @@ final class KeepHandler implements HttpHandler {
         long duration = System.nanoTime() - info.startNanos;
         int status = ex.getStatusCode();
         metrics.observeRequest(status, ex.getRequestMethod().toString(), duration);
-        CountingInputStream body = info.body;
+        RequestBody body = info.body;
         requestLog.log(ex.getRequestMethod().toString(), ex.getRequestPath(), ex.getQueryString(), status,
-                body == null ? 0 : body.getCount(), ex.getResponseBytesSent(), duration, info.requestId);
+                body == null ? 0 : body.count(), ex.getResponseBytesSent(), duration, info.requestId);
     }
 
     // ---------------------------------------------------------------- routing (worker thread)
@@ -484,17 +484,16 @@ final class KeepHandler implements HttpHandler {
             // Clients wait (about a second) for this before sending the body; answer at once.
             HttpContinue.sendContinueResponseBlocking(ex);
         }
-        ClientBody clientBody = new ClientBody(ex.getInputStream());
-        CountingInputStream body = new CountingInputStream(clientBody);
+        RequestBody body = new RequestBody(ex.getRequestChannel());
         info.body = body;
         WriteResult result;
         info.waitingThread = Thread.currentThread();
         try {
             result = store.write(locator.hash(), body, contentLength, classes);
         } catch (IOException e) {
-            if (clientBody.failure != null && !(e instanceof KeepException)) {
+            if (body.failure() != null && !(e instanceof KeepException)) {
                 // The client's body broke off (or was cut by Undertow): the client's fault, not ours.
-                throw KeepException.badRequest("request body ended early: " + clientBody.failure.getMessage());
+                throw KeepException.badRequest("request body ended early: " + body.failure().getMessage());
             }
             throw e;
         } finally {
@@ -510,35 +509,6 @@ final class KeepHandler implements HttpHandler {
         }
         headers.put(X_KEEP_CLASSES_CONFIRMED, String.join(", ", confirmed));
         sendText(ex, 200, "text/plain; charset=utf-8", answer + "\n");
-    }
-
-    /** Remembers a failure reading the request body, so it is reported as the client's (400), not ours. */
-    private static final class ClientBody extends java.io.FilterInputStream {
-        volatile IOException failure;
-
-        ClientBody(InputStream in) {
-            super(in);
-        }
-
-        @Override
-        public int read() throws IOException {
-            try {
-                return super.read();
-            } catch (IOException e) {
-                failure = e;
-                throw e;
-            }
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            try {
-                return super.read(b, off, len);
-            } catch (IOException e) {
-                failure = e;
-                throw e;
-            }
-        }
     }
 
     static Set<String> storageClasses(Iterable<String> headerValues) {
@@ -602,12 +572,22 @@ final class KeepHandler implements HttpHandler {
         }
     }
 
-    /** Streams a block into the response; Content-Length comes from {@link #begin}. */
+    /**
+     * Streams a block into the response; Content-Length comes from {@link #begin}. Chunks are
+     * written to the response channel as they are, so a direct pool buffer goes from memory to
+     * the socket with no copy in the JVM.
+     */
     private static final class StreamingSink implements BlockSink {
+        /**
+         * A heap chunk is written in slices of at most this size: the JDK copies each into a
+         * temporary direct buffer, which it keeps for reuse only up to the launcher's
+         * jdk.nio.maxCachedBufferSize (256 KiB).
+         */
+        private static final int HEAP_SLICE = 256 << 10;
+
         private final HttpServerExchange ex;
         private final Runnable beforeFirstByte;
-        private OutputStream out;
-        private byte[] copyBuffer;
+        private StreamSinkChannel channel;
         boolean begun;
 
         StreamingSink(HttpServerExchange ex, Runnable beforeFirstByte) {
@@ -622,30 +602,30 @@ final class KeepHandler implements HttpHandler {
             ex.setStatusCode(200);
             ex.getResponseHeaders().put(Headers.CONTENT_LENGTH, size);
             ex.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/octet-stream");
-            out = ex.getOutputStream();
+            channel = ex.getResponseChannel();
         }
 
         @Override
         public void write(ByteBuffer chunk) throws IOException {
-            if (chunk.hasArray()) {
-                out.write(chunk.array(), chunk.arrayOffset() + chunk.position(), chunk.remaining());
-                chunk.position(chunk.limit());
+            if (chunk.isDirect() || chunk.remaining() <= HEAP_SLICE) {
+                Channels.writeBlocking(channel, chunk);
                 return;
             }
-            if (copyBuffer == null) {
-                copyBuffer = new byte[64 * 1024];
+            int end = chunk.limit();
+            while (chunk.position() < end) {
+                chunk.limit(Math.min(end, chunk.position() + HEAP_SLICE));
+                Channels.writeBlocking(channel, chunk);
             }
-            while (chunk.hasRemaining()) {
-                int n = Math.min(copyBuffer.length, chunk.remaining());
-                chunk.get(copyBuffer, 0, n);
-                out.write(copyBuffer, 0, n);
-            }
+            chunk.limit(end);
         }
 
+        /** Ends the body and waits until it left (a block of zero bytes has only its headers). */
         void finish() throws IOException {
-            if (out != null) {
-                out.close();
+            if (channel == null) {
+                return;
             }
+            channel.shutdownWrites();
+            Channels.flushBlocking(channel);
         }
     }
 
@@ -724,9 +704,9 @@ final class KeepHandler implements HttpHandler {
             // Undertow does not invite the body by itself when it is read in blocking mode.
             HttpContinue.sendContinueResponseBlocking(ex);
         }
-        CountingInputStream body = new CountingInputStream(ex.getInputStream());
+        RequestBody body = new RequestBody(ex.getRequestChannel());
         info.body = body;
-        return WorkLists.readArray(json, body);
+        return WorkLists.readArray(json, java.nio.channels.Channels.newInputStream(body));
     }
 
     // ---------------------------------------------------------------- status
