@@ -271,24 +271,32 @@ public final class KeepStore implements AutoCloseable {
             // by the number of requests in flight.
             byte[] buffer = new byte[(int) contentLength];
             MessageDigest md5 = md5();
-            int length = readBody(body, contentLength, ByteBuffer.wrap(buffer), null);
+            int length = readBody(body, contentLength, ByteBuffer.wrap(buffer), null, null);
             md5.update(buffer, 0, length);
             checkDigest(hash, md5.digest());
-            return store(hash, ByteBuffer.wrap(buffer, 0, length), storageClasses, null);
+            return store(hash, ByteBuffer.wrap(buffer, 0, length), storageClasses, null, null);
         }
         try (BufferPool.Lease lease = pool.acquire()) {
             ByteBuffer buffer = lease.buffer();
-            // The helper thread hashes what has arrived while the next bytes are received.
+            // Helper threads hash what has arrived, and write it to the first mount the block
+            // will go to, while the next bytes are received.
             TrailingDigest digest = new TrailingDigest(buffer, md5(), helpers);
-            int length;
+            EarlyWrite early = startEarlyWrite(hash, storageClasses, buffer);
             try {
-                length = readBody(body, contentLength, buffer, digest);
-            } catch (IOException | RuntimeException e) {
-                digest.cancel();
-                throw e;
+                int length;
+                try {
+                    length = readBody(body, contentLength, buffer, digest, early);
+                } catch (IOException | RuntimeException e) {
+                    digest.cancel();
+                    throw e;
+                }
+                checkDigest(hash, digest.digest(length));
+                return store(hash, buffer.limit(length).position(0), storageClasses, null, early);
+            } finally {
+                if (early != null) {
+                    early.close();
+                }
             }
-            checkDigest(hash, digest.digest(length));
-            return store(hash, buffer.limit(length).position(0), storageClasses, null);
         }
     }
 
@@ -303,8 +311,8 @@ public final class KeepStore implements AutoCloseable {
      * it got. Never reads more than one byte past {@link Locator#MAX_BLOCK_SIZE} (to notice it
      * is too large) or past a declared length (to notice it is too long).
      */
-    private static int readBody(ReadableByteChannel body, long contentLength, ByteBuffer buffer, TrailingDigest digest)
-            throws IOException {
+    private static int readBody(ReadableByteChannel body, long contentLength, ByteBuffer buffer, TrailingDigest digest,
+                                EarlyWrite early) throws IOException {
         int limit = contentLength >= 0 ? (int) contentLength : Locator.MAX_BLOCK_SIZE;
         ByteBuffer into = buffer.duplicate().limit(limit).position(0);
         int length = 0;
@@ -317,6 +325,9 @@ public final class KeepStore implements AutoCloseable {
             length += n;
             if (digest != null && length - announced >= DIGEST_STEP) {
                 digest.advance(length);
+                if (early != null) {
+                    early.advance(length);
+                }
                 announced = length;
             }
         }
@@ -360,12 +371,40 @@ public final class KeepStore implements AutoCloseable {
         if (!HexFormat.of().formatHex(md5.digest()).equals(hash)) {
             throw KeepException.badRequest(HASH_MISMATCH);
         }
-        return store(hash, data, storageClasses, mountUuid);
+        return store(hash, data, storageClasses, mountUuid, null);
     }
 
-    /** SPEC §5 steps 2–4 for verified data. */
-    private WriteResult store(String hash, ByteBuffer data, Set<String> storageClasses, String mountUuid)
-            throws IOException {
+    /**
+     * Starts writing a large block being received to the first mount {@link #store} would
+     * write it to, unless that mount already has it (then a touch will do) or cannot write
+     * incrementally. Null when there is no such write.
+     */
+    private EarlyWrite startEarlyWrite(String hash, Set<String> storageClasses, ByteBuffer buffer) {
+        Replication wanted = new Replication(classesToSatisfy(storageClasses, null));
+        for (Mount m : writableOrder(hash)) {
+            if (!wanted.wants(m)) {
+                continue;
+            }
+            try {
+                m.volume().mtimeNanos(hash);
+                return null; // already there: store() finds and touches it
+            } catch (BlockNotFoundException e) {
+                return EarlyWrite.start(m, hash, buffer, helpers);
+            } catch (IOException | RuntimeException e) {
+                return null; // the usual write will find out what is wrong
+            }
+        }
+        return null;
+    }
+
+    /**
+     * SPEC §5 steps 2–4 for verified data.
+     *
+     * @param early the block's early write to one mount, or null; used if that mount is to get
+     *              a copy, otherwise discarded by the caller
+     */
+    private WriteResult store(String hash, ByteBuffer data, Set<String> storageClasses, String mountUuid,
+                              EarlyWrite early) throws IOException {
         storageClasses = classesToSatisfy(storageClasses, mountUuid);
         List<Mount> candidates;
         if (mountUuid != null && !mountUuid.isEmpty()) {
@@ -413,7 +452,7 @@ public final class KeepStore implements AutoCloseable {
             // Repair corrupt copies even when other mounts already satisfy the request: left in
             // place, a corrupt copy early in rendezvous order would spoil reads of large blocks.
             remaining.removeAll(corrupt);
-            writeWave(hash, data, corrupt, progress, failures);
+            writeWave(hash, data, corrupt, progress, failures, early);
         }
         while (!progress.isSatisfied()) {
             List<Mount> wave = progress.nextWave(remaining);
@@ -421,7 +460,7 @@ public final class KeepStore implements AutoCloseable {
                 break;
             }
             remaining.removeAll(wave);
-            writeWave(hash, data, wave, progress, failures);
+            writeWave(hash, data, wave, progress, failures, early);
         }
 
         if (progress.replicas == 0) {
@@ -452,8 +491,8 @@ public final class KeepStore implements AutoCloseable {
 
     /** Writes to every mount of a wave, counting successes in progress and collecting failures. */
     private void writeWave(String hash, ByteBuffer data, List<Mount> wave, Replication progress,
-                           List<Throwable> failures) {
-        List<Throwable> results = writeAll(hash, data, wave);
+                           List<Throwable> failures, EarlyWrite early) {
+        List<Throwable> results = writeAll(hash, data, wave, early);
         for (int i = 0; i < wave.size(); i++) {
             Mount m = wave.get(i);
             Throwable failure = results.get(i);
@@ -473,17 +512,17 @@ public final class KeepStore implements AutoCloseable {
      *
      * @return per mount, null for success or the failure
      */
-    private List<Throwable> writeAll(String hash, ByteBuffer data, List<Mount> wave) {
+    private List<Throwable> writeAll(String hash, ByteBuffer data, List<Mount> wave, EarlyWrite early) {
         List<Future<?>> others = new ArrayList<>();
         for (Mount m : wave.subList(1, wave.size())) {
             others.add(writers.submit(() -> {
-                m.volume().write(hash, data.duplicate());
+                writeTo(m, hash, data, early);
                 return null;
             }));
         }
         List<Throwable> results = new ArrayList<>(wave.size());
         try {
-            wave.get(0).volume().write(hash, data.duplicate());
+            writeTo(wave.get(0), hash, data, early);
             results.add(null);
         } catch (IOException | RuntimeException e) {
             results.add(e);
@@ -507,6 +546,18 @@ public final class KeepStore implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         return results;
+    }
+
+    /** Writes the block to one mount, by committing its early write there if there is one. */
+    private static void writeTo(Mount m, String hash, ByteBuffer data, EarlyWrite early) throws IOException {
+        if (early != null && early.mount() == m) {
+            if (early.commit(data.remaining())) {
+                return;
+            }
+            log.info("write {}: writing to mount {} (volume {}) while receiving failed; writing it again",
+                    hash, m.uuid(), m.deviceId());
+        }
+        m.volume().write(hash, data.duplicate());
     }
 
     /** What a mount holds under the hash of a block being written. */

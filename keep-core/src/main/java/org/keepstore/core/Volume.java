@@ -41,6 +41,41 @@ public interface Volume extends AutoCloseable {
     void write(String hash, ByteBuffer data) throws IOException;
 
     /**
+     * Optionally starts writing a block whose bytes will arrive in order, so the volume can
+     * store them while the rest is still being received and verified. Nothing appears under
+     * {@code hash} (not in {@link #open}, not in {@link #index}) until
+     * {@link PendingWrite#commit}; a pending write that is closed without a commit, or cut
+     * short by a crash, leaves nothing behind that the volume would list or serve.
+     *
+     * @return the pending write, or null if this volume does not write incrementally (the
+     *         default): the engine then calls {@link #write} with the whole block
+     */
+    default PendingWrite startWrite(String hash) throws IOException {
+        return null;
+    }
+
+    /** A block being written piece by piece; see {@link #startWrite}. Used by one thread at a time. */
+    interface PendingWrite extends AutoCloseable {
+        /**
+         * Stores the next bytes of the block: {@code data} from position to limit (not modified).
+         * Every piece but the last is a multiple of 1 MiB long.
+         */
+        void append(ByteBuffer data) throws IOException;
+
+        /**
+         * Makes the appended bytes the block under its hash, with the guarantees of
+         * {@link Volume#write}: atomic, durable when this returns, mtime now.
+         *
+         * @throws VolumeFullException when there is no room
+         */
+        void commit() throws IOException;
+
+        /** Discards the bytes unless committed. Idempotent; never throws. */
+        @Override
+        void close();
+    }
+
+    /**
      * Sets the block's mtime to now.
      *
      * @throws BlockNotFoundException if the block is absent (trashed counts as absent)

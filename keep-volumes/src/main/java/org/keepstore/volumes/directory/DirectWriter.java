@@ -80,16 +80,35 @@ final class DirectWriter {
      * @throws Refused if the very first write is refused as invalid: nothing was written
      */
     long write(FileChannel out, ByteBuffer data) throws IOException {
+        long length = data.remaining();
+        long end = writeAt(out, data, 0);
+        if (end != length) {
+            out.truncate(length);
+        }
+        return length;
+    }
+
+    /**
+     * Writes {@code data} (position to limit; not moved) at {@code offset} of {@code out}, a
+     * multiple of the alignment. An unaligned last piece is padded with zeros, so the file may
+     * end up longer than the data: the caller truncates it once all pieces are written.
+     *
+     * @return where the written bytes end in the file, padding included
+     * @throws Refused if the very first write of the file is refused as invalid: nothing was written
+     */
+    long writeAt(FileChannel out, ByteBuffer data, long offset) throws IOException {
+        if (offset % alignment != 0) {
+            throw new IllegalArgumentException("offset " + offset + " is not a multiple of " + alignment);
+        }
         ByteBuffer src = data.duplicate();
-        long length = src.remaining();
-        long position = 0;
+        long position = offset;
         if (src.isDirect() && src.alignmentOffset(src.position(), alignment) == 0) {
             // Whole aligned units straight from the caller's memory; only the tail is staged.
             int aligned = src.remaining() / alignment * alignment;
             ByteBuffer direct = src.slice(src.position(), aligned);
             while (direct.hasRemaining()) {
                 direct.limit(Math.min(aligned, direct.position() + MAX_WRITE));
-                position += writeAt(out, direct, position);
+                position += writeFully(out, direct, position);
                 direct.limit(aligned);
             }
             src.position(src.position() + aligned);
@@ -107,19 +126,16 @@ final class DirectWriter {
                     staging.put(i, (byte) 0);
                 }
                 staging.limit(padded);
-                position += writeAt(out, staging, position);
+                position += writeFully(out, staging, position);
             }
-            if (position != length) {
-                out.truncate(length);
-            }
-            return length;
+            return position;
         } finally {
             idleStaging.add(staging);
         }
     }
 
     /** Writes all of {@code buffer} at {@code position}; returns the bytes written. */
-    private static int writeAt(FileChannel out, ByteBuffer buffer, long position) throws IOException {
+    private static int writeFully(FileChannel out, ByteBuffer buffer, long position) throws IOException {
         int total = 0;
         while (buffer.hasRemaining()) {
             try {

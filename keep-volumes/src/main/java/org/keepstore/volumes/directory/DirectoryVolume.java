@@ -323,16 +323,7 @@ public final class DirectoryVolume implements Volume {
         acquire();
         Path temp = null;
         try {
-            Path dir = blockDir(hash);
-            try {
-                // Not createDirectories: a vanished root must fail, not be recreated empty.
-                Files.createDirectory(dir);
-            } catch (FileAlreadyExistsException alreadyThere) {
-                // the usual case
-            }
-            // Same name pattern as the reference server ("tmp" + hash + random digits), so either
-            // server recognizes the other's leftovers.
-            temp = Files.createTempFile(dir, "tmp" + hash, "");
+            temp = createTempFile(hash);
             long written = -1;
             if (data.remaining() >= DirectWriter.MIN_DIRECT_SIZE && directWriter.isAvailable()) {
                 written = writeDirect(temp, data);
@@ -344,26 +335,152 @@ public final class DirectoryVolume implements Volume {
                     out.force(true);
                 }
             }
-            Files.move(temp, blockPath(hash), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            publish(temp, hash);
             temp = null;
-            syncDirectory(dir);
             context.metrics().ioBytes(deviceId, "in", written);
         } catch (IOException e) {
-            if (isNoSpace(e)) {
-                markFull();
-                context.metrics().error(deviceId, "full");
-                throw new VolumeFullException("volume full: " + root);
-            }
-            throw failure("put", e);
+            throw writeFailure(e);
         } finally {
-            if (temp != null) {
-                try {
-                    Files.deleteIfExists(temp);
-                } catch (IOException cleanup) {
-                    log.warn("{}: could not remove temporary file {}: {}", this, temp, cleanup.toString());
-                }
-            }
+            deleteTempFile(temp);
             release();
+        }
+    }
+
+    /**
+     * A new temporary file next to where the block goes. Same name pattern as the reference
+     * server ("tmp" + hash + random digits), so either server recognizes the other's leftovers.
+     */
+    private Path createTempFile(String hash) throws IOException {
+        Path dir = blockDir(hash);
+        try {
+            // Not createDirectories: a vanished root must fail, not be recreated empty.
+            Files.createDirectory(dir);
+        } catch (FileAlreadyExistsException alreadyThere) {
+            // the usual case
+        }
+        return Files.createTempFile(dir, "tmp" + hash, "");
+    }
+
+    /** Renames a complete, fsynced temporary file into place and makes the rename durable. */
+    private void publish(Path temp, String hash) throws IOException {
+        Files.move(temp, blockPath(hash), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        syncDirectory(temp.getParent());
+    }
+
+    /** The exception for a failed write: {@link VolumeFullException} (and the full marker) when out of space. */
+    private IOException writeFailure(IOException e) {
+        if (isNoSpace(e)) {
+            markFull();
+            context.metrics().error(deviceId, "full");
+            return new VolumeFullException("volume full: " + root);
+        }
+        return failure("put", e);
+    }
+
+    private void deleteTempFile(Path temp) {
+        if (temp != null) {
+            try {
+                Files.deleteIfExists(temp);
+            } catch (IOException cleanup) {
+                log.warn("{}: could not remove temporary file {}: {}", this, temp, cleanup.toString());
+            }
+        }
+    }
+
+    /**
+     * Writes large blocks while they arrive, with direct I/O into a temporary file that is
+     * renamed into place on commit. Not for a serialized volume (a slow client would hold its
+     * only I/O slot for the whole upload) nor where direct I/O is unavailable: there the engine
+     * writes the whole block at once, as before.
+     */
+    @Override
+    public PendingWrite startWrite(String hash) throws IOException {
+        if (serializer != null || !directWriter.isAvailable()) {
+            return null;
+        }
+        checkNotMarkedFull();
+        Path temp = null;
+        try {
+            temp = createTempFile(hash);
+            PendingWrite pending = new PendingDirectWrite(hash, temp, directWriter.open(temp));
+            temp = null;
+            return pending;
+        } catch (IOException | UnsupportedOperationException e) {
+            return null; // the whole-block write will report (or get around) the problem
+        } finally {
+            deleteTempFile(temp);
+        }
+    }
+
+    /** See {@link #startWrite}. */
+    private final class PendingDirectWrite implements PendingWrite {
+        private final String hash;
+        private final Path temp;
+        private final FileChannel out;
+        /** Bytes appended so far. */
+        private long length;
+        /** Where the written bytes end in the file, padding of an unaligned last piece included. */
+        private long end;
+        private boolean committed;
+        private boolean closed;
+
+        PendingDirectWrite(String hash, Path temp, FileChannel out) {
+            this.hash = hash;
+            this.temp = temp;
+            this.out = out;
+        }
+
+        @Override
+        public void append(ByteBuffer data) throws IOException {
+            if (closed || end != length) {
+                throw new IllegalStateException(closed ? "closed" : "appended after the last piece");
+            }
+            try {
+                end = directWriter.writeAt(out, data, length);
+            } catch (DirectWriter.Refused e) {
+                directWriter.markUnavailable();
+                throw e;
+            }
+            length += data.remaining();
+        }
+
+        @Override
+        public void commit() throws IOException {
+            if (closed) {
+                throw new IllegalStateException("closed");
+            }
+            operation("put");
+            try {
+                if (end != length) {
+                    out.truncate(length);
+                }
+                setMtime(temp, now());
+                out.force(true);
+                out.close();
+                publish(temp, hash);
+                committed = true;
+                context.metrics().ioBytes(deviceId, "in", length);
+            } catch (IOException e) {
+                throw writeFailure(e);
+            } finally {
+                close();
+            }
+        }
+
+        @Override
+        public void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                out.close();
+            } catch (IOException e) {
+                // nothing to keep
+            }
+            if (!committed) {
+                deleteTempFile(temp);
+            }
         }
     }
 
