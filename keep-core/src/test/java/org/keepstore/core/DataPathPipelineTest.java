@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.keepstore.core.testing.ReadBack;
 
 /**
  * The overlapped data path: hashing behind a body that is still arriving, sending a chunk while
@@ -122,20 +123,7 @@ class DataPathPipelineTest {
                 }
             };
             assertEquals(large.length, store.write(largeHash, trickle, -1, Set.of()).locator().size());
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            store.read(largeHash, new BlockSink() {
-                @Override
-                public void begin(long size) {
-                }
-
-                @Override
-                public void write(ByteBuffer chunk) {
-                    byte[] b = new byte[chunk.remaining()];
-                    chunk.get(b);
-                    out.write(b, 0, b.length);
-                }
-            });
-            assertArrayEquals(large, out.toByteArray());
+            assertArrayEquals(large, ReadBack.block(store, largeHash));
 
             byte[] wrong = large.clone();
             wrong[large.length - 1] ^= 1;

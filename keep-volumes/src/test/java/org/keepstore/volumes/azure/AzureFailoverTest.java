@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -19,7 +18,6 @@ import java.util.Map;
 import java.util.Set;
 
 import org.junit.jupiter.api.Test;
-import org.keepstore.core.BlockSink;
 import org.keepstore.core.BufferPool;
 import org.keepstore.core.KeepException;
 import org.keepstore.core.KeepStore;
@@ -28,6 +26,7 @@ import org.keepstore.core.Mount;
 import org.keepstore.core.Volume;
 import org.keepstore.core.VolumeContext;
 import org.keepstore.core.WriteResult;
+import org.keepstore.core.testing.ReadBack;
 
 /**
  * The engine over an Azure volume whose service is down: reads and writes fail over to the
@@ -48,23 +47,6 @@ class AzureFailoverTest {
         return new AzureVolumeDriver().create(p, VolumeContext.defaults());
     }
 
-    private static byte[] read(KeepStore store, String hash) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        store.read(hash, new BlockSink() {
-            @Override
-            public void begin(long size) {
-            }
-
-            @Override
-            public void write(ByteBuffer chunk) {
-                byte[] b = new byte[chunk.remaining()];
-                chunk.get(b);
-                out.write(b, 0, b.length);
-            }
-        });
-        return out.toByteArray();
-    }
-
     private static String md5(byte[] data) throws Exception {
         return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(data));
     }
@@ -80,7 +62,7 @@ class AzureFailoverTest {
                 new KeepStore.Options(Clock.systemUTC(), Duration.ofDays(14), true))) {
             WriteResult result = store.write(hash, ByteBuffer.wrap(data), Set.of(), null);
             assertEquals(1, result.replicas());
-            assertArrayEquals(data, read(store, hash));
+            assertArrayEquals(data, ReadBack.block(store, hash));
         }
     }
 
@@ -94,7 +76,7 @@ class AzureFailoverTest {
             KeepException write = assertThrows(KeepException.class,
                     () -> store.write(hash, ByteBuffer.wrap(data), Set.of(), null));
             assertEquals(503, write.status());
-            KeepException read = assertThrows(KeepException.class, () -> read(store, hash));
+            KeepException read = assertThrows(KeepException.class, () -> ReadBack.block(store, hash));
             assertEquals(503, read.status());
         }
     }

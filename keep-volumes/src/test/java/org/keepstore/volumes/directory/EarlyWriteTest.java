@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -23,7 +22,6 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.keepstore.core.BlockNotFoundException;
-import org.keepstore.core.BlockSink;
 import org.keepstore.core.BufferPool;
 import org.keepstore.core.KeepException;
 import org.keepstore.core.KeepStore;
@@ -31,6 +29,7 @@ import org.keepstore.core.Mount;
 import org.keepstore.core.StoredBlock;
 import org.keepstore.core.Volume;
 import org.keepstore.core.VolumeContext;
+import org.keepstore.core.testing.ReadBack;
 
 /**
  * A large block is written to its volume while its body still arrives, yet appears only once
@@ -88,10 +87,10 @@ class EarlyWriteTest {
                 byte[] data = random(size, size);
                 String hash = md5(data);
                 store.write(hash, new ByteArrayInputStream(data), size, Set.of());
-                assertArrayEquals(data, readThrough(store, hash));
+                assertArrayEquals(data, ReadBack.block(store, hash));
                 // The same block again: the copy is found and touched, nothing else is left.
                 store.write(hash, Channels.newChannel(new ByteArrayInputStream(data)), -1, Set.of());
-                assertArrayEquals(data, readThrough(store, hash));
+                assertArrayEquals(data, ReadBack.block(store, hash));
             }
             byte[] data = random(6 * MIB, 9);
             String wrongHash = md5(random(10, 10));
@@ -107,23 +106,6 @@ class EarlyWriteTest {
             assertEquals(0, tempFiles(dir), "no temporary file is left behind");
             assertEquals(0, pool.inUse());
         }
-    }
-
-    private static byte[] readThrough(KeepStore store, String hash) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        store.read(hash, new BlockSink() {
-            @Override
-            public void begin(long size) {
-            }
-
-            @Override
-            public void write(ByteBuffer chunk) {
-                byte[] bytes = new byte[chunk.remaining()];
-                chunk.get(bytes);
-                out.write(bytes, 0, bytes.length);
-            }
-        });
-        return out.toByteArray();
     }
 
     private static byte[] read(DirectoryVolume volume, String hash) throws IOException {
