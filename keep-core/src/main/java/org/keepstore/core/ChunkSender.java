@@ -8,9 +8,9 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.FutureTask;
 
 /**
- * Hands chunks to a {@link BlockSink} on a helper thread, so that the reader can read and hash
- * the next chunk while the previous one is written to the client: a two-stage pipeline in
- * which hashing, not the sum of hashing and sending, sets the pace.
+ * Hands chunks to a {@link BlockSink} on a helper thread, so that whoever produces them (the
+ * reading helper of a GET) goes on while earlier ones are written to the client, and
+ * hashing, not the sum of reading, hashing and sending, sets the pace.
  *
  * <p>Chunks must be distinct, unchanging regions of a buffer until {@link #finish} or
  * {@link #finishQuietly} returns; both return only once the helper no longer touches them. A failure
@@ -25,6 +25,7 @@ final class ChunkSender {
     private boolean closed;
     /** The sink's failure, if it failed; guarded by this. */
     private Throwable failure;
+    /** The helper, started with the first chunk; guarded by this. */
     private FutureTask<Void> task;
 
     ChunkSender(BlockSink sink, Executor executor) {
@@ -43,10 +44,10 @@ final class ChunkSender {
             rethrowFailure();
             queue.addLast(chunk);
             notifyAll();
-        }
-        if (task == null) {
-            task = new FutureTask<>(this::sendAll, null);
-            executor.execute(task);
+            if (task == null) {
+                task = new FutureTask<>(this::sendAll, null);
+                executor.execute(task);
+            }
         }
     }
 
@@ -117,6 +118,10 @@ final class ChunkSender {
     }
 
     private void awaitHelper() {
+        FutureTask<Void> task;
+        synchronized (this) {
+            task = this.task;
+        }
         if (task == null) {
             return;
         }

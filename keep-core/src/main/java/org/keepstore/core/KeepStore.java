@@ -44,8 +44,14 @@ import org.slf4j.LoggerFactory;
 public final class KeepStore implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(KeepStore.class);
 
-    /** Reads are hashed and delivered in chunks of this size. */
+    /** Reads are hashed in chunks of this size; larger blocks are read ahead and sent ahead. */
     static final int READ_CHUNK = 1 << 20;
+    /**
+     * The end of a large block that is sent only after the digest matched: a response is
+     * complete only with its last byte, so holding these back keeps unverified bytes from ever
+     * completing one, while all the rest goes out as soon as it is read.
+     */
+    static final int HELD_BACK = 64 << 10;
     /**
      * Bodies up to this size are received into an array of their own rather than a pool buffer,
      * and are hashed without a helper thread (handing over would cost more than it saves).
@@ -779,10 +785,12 @@ public final class KeepStore implements AutoCloseable {
     }
 
     /**
-     * Reads one mount's copy into a buffer from {@code buffers}, delivering it to {@code sink}
-     * (if not null) one chunk behind the hashing. A copy of more than one chunk is read ahead
-     * by a {@link Prefetcher} and delivered by a {@link ChunkSender}, so reading, hashing and
-     * sending overlap; the final chunk still goes out only after the whole digest matched.
+     * Reads one mount's copy into a buffer from {@code buffers}, hashing it and delivering it to
+     * {@code sink} (if not null). A copy of more than one chunk is read ahead by a
+     * {@link Prefetcher}, whose progress also feeds a {@link ChunkSender}: reading, hashing and
+     * sending overlap, and the hashing thread never waits for the sending. The last
+     * {@link #HELD_BACK} bytes go out only after the whole digest matched, so a response never
+     * completes with bytes that were not verified.
      *
      * @throws BlockNotFoundException the mount does not have the block
      * @throws UndeliveredCopy        the copy is corrupt or failed before anything was delivered
@@ -801,7 +809,8 @@ public final class KeepStore implements AutoCloseable {
             block = openCopy(m, hash);
         }
         ByteBuffer buffer = buffers.forSize(block.size());
-        Delivery delivery = new Delivery(sink, block.size() > READ_CHUNK ? helpers : null);
+        boolean pipelined = block.size() > READ_CHUNK;
+        Delivery delivery = new Delivery(sink, buffer, block.size(), pipelined ? helpers : null);
         Prefetcher prefetcher = null;
         try {
             long storedSize = block.size();
@@ -811,12 +820,11 @@ public final class KeepStore implements AutoCloseable {
             int size = (int) storedSize;
             MessageDigest md5 = md5();
             ReadableByteChannel in = StreamChannel.of(block.stream());
-            if (size > READ_CHUNK) {
-                // A helper reads ahead while this thread hashes (see Prefetcher).
-                prefetcher = new Prefetcher(in, buffer, size, helpers);
+            if (pipelined) {
+                // A helper reads ahead while this thread hashes (see Prefetcher), and what it read
+                // goes on to the client from there.
+                prefetcher = new Prefetcher(in, buffer, size, delivery::sendAhead, helpers);
             }
-            int pendingStart = 0;
-            int pendingLength = 0;
             int position = 0;
             while (position < size) {
                 int length = Math.min(READ_CHUNK, size - position);
@@ -827,23 +835,27 @@ public final class KeepStore implements AutoCloseable {
                     throw delivery.corruptCopy(hash, "copy is shorter than its stored size " + size);
                 }
                 md5.update(buffer.duplicate().limit(position + length).position(position));
-                // This chunk read fine, so the previous one can go out.
-                delivery.send(size, buffer, pendingStart, pendingLength);
-                pendingStart = position;
-                pendingLength = length;
                 position += length;
+            }
+            if (prefetcher != null) {
+                prefetcher.stop(); // it has read everything; now it hands nothing more over
             }
             if (!HexFormat.of().formatHex(md5.digest()).equals(hash)) {
                 throw delivery.corruptCopy(hash, "MD5 does not match");
             }
-            delivery.send(size, buffer, pendingStart, pendingLength);
-            delivery.begin(size); // for the empty block, which has no chunk
+            delivery.sendRest();
             delivery.finish();
             return size;
         } catch (UndeliveredCopy | SinkFailure e) {
+            if (prefetcher != null) {
+                prefetcher.stop();
+            }
             throw e;
         } catch (IOException | RuntimeException e) {
-            if (!delivery.started) {
+            if (prefetcher != null) {
+                prefetcher.stop(); // before asking whether anything went out: it may still send
+            }
+            if (!delivery.started()) {
                 if (e instanceof BlockNotFoundException notFound) {
                     throw notFound;
                 }
@@ -913,23 +925,75 @@ public final class KeepStore implements AutoCloseable {
     }
 
     /**
-     * Hands chunks to a sink (or nowhere, for verify), remembering whether anything went out.
-     * For a block of several chunks the sink is fed by a {@link ChunkSender}, so sending a
-     * chunk overlaps with reading and hashing the next.
+     * Hands a copy's bytes to a sink (or nowhere, for verify), remembering whether anything went
+     * out. For a block of several chunks the sink is fed by a {@link ChunkSender} as the copy is
+     * read ({@link #sendAhead}, on the reading helper's thread), up to all but the last
+     * {@link #HELD_BACK} bytes; {@link #sendRest} sends those once the digest matched.
      */
     private static final class Delivery {
         private final BlockSink sink;
+        private final ByteBuffer buffer;
+        private final long size;
         private final ChunkSender sender;
-        boolean started;
+        /** Bytes handed to the sink or the sender so far; guarded by this. */
+        private int sent;
+        /** Something was handed to the sink (begin included); guarded by this. */
+        private boolean started;
+        /** The sink's failure in {@link #sendAhead}, reported by {@link #finish}; guarded by this. */
+        private SinkFailure aheadFailure;
 
         /** @param pipeline where the sending helper runs, or null to send on the calling thread */
-        Delivery(BlockSink sink, ExecutorService pipeline) {
+        Delivery(BlockSink sink, ByteBuffer buffer, long size, ExecutorService pipeline) {
             this.sink = sink;
+            this.buffer = buffer;
+            this.size = size;
             this.sender = sink != null && pipeline != null ? new ChunkSender(sink, pipeline) : null;
         }
 
-        /** Waits until every chunk reached the sink. */
+        synchronized boolean started() {
+            return started;
+        }
+
+        /**
+         * Sends what was read up to {@code filled}, except the held-back end; called by the
+         * reading helper after each step. Never throws: a failure of the sink is reported by
+         * {@link #finish}.
+         */
+        void sendAhead(int filled) {
+            if (sender == null) {
+                return;
+            }
+            synchronized (this) {
+                int cap = (int) Math.max(0, size - HELD_BACK);
+                int end = Math.min(filled, cap);
+                // Whole chunks, not every small read of a stream that reads little at a time.
+                if (aheadFailure != null || end <= sent || (end < cap && end - sent < READ_CHUNK)) {
+                    return;
+                }
+                try {
+                    send(end);
+                } catch (SinkFailure e) {
+                    aheadFailure = e;
+                }
+            }
+        }
+
+        /** Sends everything not sent yet (all of it when nothing was sent ahead). */
+        synchronized void sendRest() throws SinkFailure {
+            if (aheadFailure != null) {
+                throw aheadFailure;
+            }
+            send((int) size);
+            begin(); // for the empty block, which has no bytes
+        }
+
+        /** Waits until every byte reached the sink. */
         void finish() throws SinkFailure {
+            synchronized (this) {
+                if (aheadFailure != null) {
+                    throw aheadFailure;
+                }
+            }
             if (sender != null) {
                 try {
                     sender.finish();
@@ -946,7 +1010,26 @@ public final class KeepStore implements AutoCloseable {
             }
         }
 
-        void begin(long size) throws SinkFailure {
+        /** Hands bytes {@code [sent, end)} to the sink, through the sender if there is one. */
+        private void send(int end) throws SinkFailure {
+            if (sink == null || end <= sent) {
+                return;
+            }
+            begin();
+            try {
+                ByteBuffer chunk = buffer.duplicate().limit(end).position(sent);
+                if (sender != null) {
+                    sender.send(chunk);
+                } else {
+                    sink.write(chunk);
+                }
+                sent = end;
+            } catch (IOException | RuntimeException e) {
+                throw new SinkFailure(e);
+            }
+        }
+
+        private void begin() throws SinkFailure {
             if (sink != null && !started) {
                 started = true;
                 try {
@@ -957,26 +1040,9 @@ public final class KeepStore implements AutoCloseable {
             }
         }
 
-        void send(long size, ByteBuffer buffer, int offset, int length) throws SinkFailure {
-            if (sink == null || length == 0) {
-                return;
-            }
-            begin(size);
-            try {
-                ByteBuffer chunk = buffer.duplicate().limit(offset + length).position(offset);
-                if (sender != null) {
-                    sender.send(chunk);
-                } else {
-                    sink.write(chunk);
-                }
-            } catch (IOException | RuntimeException e) {
-                throw new SinkFailure(e);
-            }
-        }
-
         /** The exception for a corrupt copy: fail over if nothing went out yet, else 502. */
         IOException corruptCopy(String hash, String detail) {
-            if (!started) {
+            if (!started()) {
                 return UndeliveredCopy.corrupt(detail);
             }
             return new ChecksumException(hash);

@@ -6,12 +6,12 @@ import java.nio.channels.ReadableByteChannel;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.FutureTask;
+import java.util.function.IntConsumer;
 
 /**
  * Reads a stored copy into a buffer on a helper thread, ahead of the caller that hashes it, so
- * that waiting for the disk (and the kernel's copy) overlaps with hashing: with the sending
- * done by a {@link ChunkSender}, a large read becomes a three-stage pipeline paced by the MD5
- * alone.
+ * that waiting for the disk overlaps with hashing. Its progress also drives the sending (by a
+ * {@link ChunkSender}), so a large read becomes a three-stage pipeline paced by the MD5 alone.
  *
  * <p>The caller must call {@link #stop} before the buffer is reused or the stream closed; it
  * returns once the helper no longer touches either.
@@ -25,6 +25,8 @@ final class Prefetcher {
 
     private final ReadableByteChannel in;
     private final ByteBuffer buffer;
+    /** Told on the helper thread how far the buffer is filled after each step; may be null. */
+    private final IntConsumer onFilled;
     private final int size;
     private final FutureTask<Void> task;
     /** Bytes read so far; guarded by this. */
@@ -36,9 +38,14 @@ final class Prefetcher {
     /** Stop reading; guarded by this. */
     private boolean stopped;
 
-    /** @param buffer filled from index 0 up to {@code size}; its position and limit are not used */
-    Prefetcher(ReadableByteChannel in, ByteBuffer buffer, int size, Executor executor) {
+    /**
+     * @param buffer   filled from index 0 up to {@code size}; its position and limit are not used
+     * @param onFilled called on the helper thread with the number of bytes filled after each
+     *                 step (bytes {@code [0, n)} will not change), or null; it must not throw
+     */
+    Prefetcher(ReadableByteChannel in, ByteBuffer buffer, int size, IntConsumer onFilled, Executor executor) {
         this.in = in;
+        this.onFilled = onFilled;
         this.buffer = buffer.duplicate();
         this.size = size;
         this.task = new FutureTask<>(this::readAhead, null);
@@ -64,7 +71,10 @@ final class Prefetcher {
         return false;
     }
 
-    /** Stops the helper and waits until it no longer reads the stream or writes the buffer. */
+    /**
+     * Stops the helper and waits until it no longer reads the stream or writes the buffer, and
+     * no longer calls {@code onFilled}. Idempotent.
+     */
     void stop() {
         synchronized (this) {
             stopped = true;
@@ -102,6 +112,9 @@ final class Prefetcher {
                 synchronized (this) {
                     filled = position;
                     notifyAll();
+                }
+                if (onFilled != null) {
+                    onFilled.accept(position);
                 }
             }
         } catch (IOException e) {
