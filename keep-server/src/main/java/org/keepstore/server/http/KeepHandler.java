@@ -14,7 +14,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
@@ -688,25 +687,26 @@ final class KeepHandler implements HttpHandler {
     // ---------------------------------------------------------------- pull and trash lists
 
     private void pullList(HttpServerExchange ex, RequestInfo info) throws IOException {
-        List<PullItem> items = WorkLists.pullItems(readJsonArray(ex, info));
+        List<PullItem> items = readList(ex, info, WorkLists::pullItem);
         pullQueue.replace(items);
         sendText(ex, 200, "text/plain; charset=utf-8", "Received " + items.size() + " pull requests\n");
     }
 
     private void trashList(HttpServerExchange ex, RequestInfo info) throws IOException {
-        List<TrashItem> items = WorkLists.trashItems(readJsonArray(ex, info));
+        List<TrashItem> items = readList(ex, info, WorkLists::trashItem);
         trashQueue.replace(items);
         sendText(ex, 200, "text/plain; charset=utf-8", "Received " + items.size() + " trash requests\n");
     }
 
-    private JsonNode readJsonArray(HttpServerExchange ex, RequestInfo info) throws IOException {
+    private <T> List<T> readList(HttpServerExchange ex, RequestInfo info, WorkLists.ItemReader<T> reader)
+            throws IOException {
         if (HttpContinue.requiresContinueResponse(ex)) {
             // Undertow does not invite the body by itself when it is read in blocking mode.
             HttpContinue.sendContinueResponseBlocking(ex);
         }
         RequestBody body = new RequestBody(ex.getRequestChannel());
         info.body = body;
-        return WorkLists.readArray(json, java.nio.channels.Channels.newInputStream(body));
+        return WorkLists.readList(json, java.nio.channels.Channels.newInputStream(body), reader);
     }
 
     // ---------------------------------------------------------------- status

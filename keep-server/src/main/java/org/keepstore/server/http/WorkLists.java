@@ -5,7 +5,9 @@ import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.keepstore.core.KeepException;
@@ -16,77 +18,89 @@ import org.keepstore.core.worker.TrashItem;
 /**
  * Parses and validates the JSON lists keep-balance sends ({@code PUT /pull}, {@code PUT /trash}).
  * Anything malformed is a 400 naming the problem; nothing is queued from a list with one bad item.
+ * Lists are parsed item by item: a list of millions of blocks costs the heap its items, not a
+ * JSON tree several times their size.
  */
 final class WorkLists {
     private WorkLists() {
     }
 
-    /** The body as a JSON array; 400 if it is not JSON or not an array. */
-    static JsonNode readArray(ObjectMapper json, InputStream body) throws IOException {
-        JsonNode list;
-        try {
-            list = json.readTree(body);
+    /** Turns one item of a list into what is queued; a 400 {@link KeepException} if it is malformed. */
+    interface ItemReader<T> {
+        T read(JsonNode item) throws KeepException;
+    }
+
+    /**
+     * The items of the JSON list in the body, each converted as soon as it is parsed, so that a
+     * list of millions of entries is never held as one JSON tree; 400 if the body is not JSON,
+     * not a list, or has a bad item.
+     */
+    static <T> List<T> readList(ObjectMapper json, InputStream body, ItemReader<T> reader) throws IOException {
+        List<T> items = new ArrayList<>();
+        try (JsonParser parser = json.getFactory().createParser(body)) {
+            JsonToken first = parser.nextToken();
+            if (first == JsonToken.VALUE_NULL) {
+                // keep-balance sends an empty list as JSON null (Go encodes a nil slice so) to clear
+                // the queue of a server with nothing to do; Go's decoder reads it as an empty list.
+                return items;
+            }
+            if (first != JsonToken.START_ARRAY) {
+                throw KeepException.badRequest("invalid JSON: expected a list");
+            }
+            while (parser.nextToken() != JsonToken.END_ARRAY) {
+                JsonNode item = parser.readValueAsTree();
+                if (item == null) {
+                    throw KeepException.badRequest("invalid JSON: the list is not closed");
+                }
+                items.add(reader.read(item));
+            }
+        } catch (KeepException e) {
+            throw e;
         } catch (JsonProcessingException e) {
             throw KeepException.badRequest("invalid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
             // Only the client's body is read here: a body that breaks off is the client's fault.
             throw KeepException.badRequest("request body ended early: " + e.getMessage());
         }
-        if (list != null && list.isNull()) {
-            // keep-balance sends an empty list as JSON null (Go encodes a nil slice so) to clear
-            // the queue of a server with nothing to do; Go's decoder reads it as an empty list.
-            return json.createArrayNode();
-        }
-        if (list == null || !list.isArray()) {
-            throw KeepException.badRequest("invalid JSON: expected a list");
-        }
-        return list;
+        return items;
     }
 
     /** {@code [{"locator":"HASH+SIZE","servers":[…],"mount_uuid":""}]}; every locator needs a size hint. */
-    static List<PullItem> pullItems(JsonNode list) throws KeepException {
-        List<PullItem> items = new ArrayList<>(list.size());
-        for (JsonNode node : list) {
-            if (!node.isObject()) {
-                throw KeepException.badRequest("pull list items must be objects");
-            }
-            Locator locator = locator(node);
-            if (!locator.hasSize()) {
-                throw KeepException.badRequest("pull list item without size hint: " + locator.hashAndSize());
-            }
-            List<String> servers = new ArrayList<>();
-            JsonNode serversNode = node.get("servers");
-            if (serversNode != null && !serversNode.isNull()) {
-                if (!serversNode.isArray()) {
-                    throw KeepException.badRequest("pull list item: servers must be a list");
-                }
-                for (JsonNode server : serversNode) {
-                    if (!server.isTextual()) {
-                        throw KeepException.badRequest("pull list item: servers must be strings");
-                    }
-                    servers.add(server.asText());
-                }
-            }
-            items.add(new PullItem(locator.withoutSignature().toString(), servers, mountUuid(node)));
+    static PullItem pullItem(JsonNode node) throws KeepException {
+        if (!node.isObject()) {
+            throw KeepException.badRequest("pull list items must be objects");
         }
-        return items;
+        Locator locator = locator(node);
+        if (!locator.hasSize()) {
+            throw KeepException.badRequest("pull list item without size hint: " + locator.hashAndSize());
+        }
+        List<String> servers = new ArrayList<>();
+        JsonNode serversNode = node.get("servers");
+        if (serversNode != null && !serversNode.isNull()) {
+            if (!serversNode.isArray()) {
+                throw KeepException.badRequest("pull list item: servers must be a list");
+            }
+            for (JsonNode server : serversNode) {
+                if (!server.isTextual()) {
+                    throw KeepException.badRequest("pull list item: servers must be strings");
+                }
+                servers.add(server.asText());
+            }
+        }
+        return new PullItem(locator.withoutSignature().toString(), servers, mountUuid(node));
     }
 
     /** {@code [{"locator":"…","block_mtime":NANOS,"mount_uuid":""}]}. */
-    static List<TrashItem> trashItems(JsonNode list) throws KeepException {
-        List<TrashItem> items = new ArrayList<>(list.size());
-        for (JsonNode node : list) {
-            if (!node.isObject()) {
-                throw KeepException.badRequest("trash list items must be objects");
-            }
-            Locator locator = locator(node);
-            JsonNode mtime = node.get("block_mtime");
-            if (mtime == null || !mtime.isIntegralNumber() || !mtime.canConvertToLong()) {
-                throw KeepException.badRequest("trash list item: block_mtime must be an integer");
-            }
-            items.add(new TrashItem(locator.withoutSignature().toString(), mtime.longValue(), mountUuid(node)));
+    static TrashItem trashItem(JsonNode node) throws KeepException {
+        if (!node.isObject()) {
+            throw KeepException.badRequest("trash list items must be objects");
         }
-        return items;
+        Locator locator = locator(node);
+        JsonNode mtime = node.get("block_mtime");
+        if (mtime == null || !mtime.isIntegralNumber() || !mtime.canConvertToLong()) {
+            throw KeepException.badRequest("trash list item: block_mtime must be an integer");
+        }
+        return new TrashItem(locator.withoutSignature().toString(), mtime.longValue(), mountUuid(node));
     }
 
     private static Locator locator(JsonNode node) throws KeepException {
