@@ -59,8 +59,11 @@ public final class KeepStore implements AutoCloseable {
     static final int SMALL_BLOCK = 64 << 10;
     /** How much of a body arrives between two wake-ups of the hashing helper. */
     private static final int DIGEST_STEP = 256 << 10;
-    /** Scratch size for comparing a stored copy with data being written. */
-    private static final int COMPARE_CHUNK = 64 << 10;
+    /**
+     * Scratch size for comparing a stored copy with data being written (within the JDK's cached
+     * temporary direct buffers, see the launcher's jdk.nio.maxCachedBufferSize).
+     */
+    private static final int COMPARE_CHUNK = 256 << 10;
     /** A UUID of this length starts with {@code zzzzz-nyw5e-}, which rendezvous ignores. */
     private static final int ARVADOS_UUID_LENGTH = 27;
     private static final int ARVADOS_UUID_PREFIX_LENGTH = 12;
@@ -590,27 +593,34 @@ public final class KeepStore implements AutoCloseable {
         boolean equal;
         boolean intact;
         try (block) {
-            MessageDigest md5 = md5();
+            // Compare first; hash only from the first difference on. An identical copy (the
+            // usual case: a client writing a block again) then costs a read and a compare, not
+            // a second MD5 pass. Up to the first difference the copy equals data, whose MD5 is
+            // known to match, so that part is hashed from data.
+            MessageDigest md5 = null;
             byte[] scratch = new byte[COMPARE_CHUNK];
             ByteBuffer expected = data.duplicate();
-            equal = block.size() == expected.remaining();
             InputStream in = block.stream();
             int n;
             while ((n = in.read(scratch)) >= 0) {
-                md5.update(scratch, 0, n);
-                if (equal) {
-                    if (n > expected.remaining()) {
-                        equal = false;
-                    } else {
-                        ByteBuffer stored = ByteBuffer.wrap(scratch, 0, n);
-                        ByteBuffer wanted = expected.slice(expected.position(), n);
-                        equal = stored.mismatch(wanted) < 0;
+                if (md5 == null) {
+                    if (n <= expected.remaining()
+                            && ByteBuffer.wrap(scratch, 0, n).mismatch(expected.slice(expected.position(), n)) < 0) {
                         expected.position(expected.position() + n);
+                        continue;
                     }
+                    md5 = md5();
+                    md5.update(data.duplicate().limit(expected.position()));
                 }
+                md5.update(scratch, 0, n);
             }
-            equal = equal && !expected.hasRemaining();
-            intact = HexFormat.of().formatHex(md5.digest()).equals(hash);
+            equal = md5 == null && !expected.hasRemaining();
+            if (!equal && md5 == null) {
+                // Equal as far as it goes, but shorter.
+                md5 = md5();
+                md5.update(data.duplicate().limit(expected.position()));
+            }
+            intact = equal || HexFormat.of().formatHex(md5.digest()).equals(hash);
         } catch (IOException | RuntimeException e) {
             log.warn("write {}: could not read the existing copy on mount {} (volume {}): {}",
                     hash, m.uuid(), m.deviceId(), e.toString());

@@ -334,6 +334,29 @@ class KeepStoreTest {
     }
 
     @Test
+    void largeExistingCopiesAreComparedWhole() throws Exception {
+        byte[] data = randomBytes(3 * KeepStore.READ_CHUNK + 5, 21);
+        String hash = md5(data);
+        byte[] differsLate = data.clone();
+        differsLate[300 * 1024] ^= 1;
+        byte[] longer = java.util.Arrays.copyOf(data, data.length + 1);
+        for (byte[] stored : List.of(differsLate, java.util.Arrays.copyOf(data, 2 * KeepStore.READ_CHUNK), longer)) {
+            KeepStore s = store(mount(1, volume()));
+            MemoryVolume v = inOrder(s, hash).get(0);
+            v.putRaw(hash, stored);
+            assertEquals(1, s.write(hash, ByteBuffer.wrap(data), Set.of(), null).replicas());
+            assertArrayEquals(data, v.get(hash), "a corrupt copy (" + stored.length + " bytes) is overwritten");
+        }
+        // An identical copy is only touched.
+        KeepStore s = store(mount(1, volume()));
+        MemoryVolume v = inOrder(s, hash).get(0);
+        v.putRaw(hash, data, 5);
+        assertEquals(1, s.write(hash, ByteBuffer.wrap(data), Set.of(), null).replicas());
+        assertEquals(clock.nanos(), v.mtimeNanos(hash));
+        assertArrayEquals(data, v.get(hash));
+    }
+
+    @Test
     void corruptCopyIsRepairedEvenWhenAGoodOneExistsElsewhere() throws Exception {
         KeepStore s = store(mount(1, volume()), mount(2, volume()));
         List<MemoryVolume> order = inOrder(s, FOO_HASH);
