@@ -53,6 +53,12 @@ public final class KeepStore implements AutoCloseable {
      */
     static final int HELD_BACK = 64 << 10;
     /**
+     * What a large read hands to the sender at once. Fewer, larger hand-overs wake the sending
+     * thread less often; measured here, 4 MiB gave one GET stream about 3% more than 1 MiB
+     * (and 8 MiB nothing more).
+     */
+    static final int SEND_STEP = 4 << 20;
+    /**
      * Bodies up to this size are received into an array of their own rather than a pool buffer,
      * and are hashed without a helper thread (handing over would cost more than it saves).
      */
@@ -976,8 +982,8 @@ public final class KeepStore implements AutoCloseable {
             synchronized (this) {
                 int cap = (int) Math.max(0, size - HELD_BACK);
                 int end = Math.min(filled, cap);
-                // Whole chunks, not every small read of a stream that reads little at a time.
-                if (aheadFailure != null || end <= sent || (end < cap && end - sent < READ_CHUNK)) {
+                // Whole steps, not every small read of a stream that reads little at a time.
+                if (aheadFailure != null || end <= sent || (end < cap && end - sent < SEND_STEP)) {
                     return;
                 }
                 try {

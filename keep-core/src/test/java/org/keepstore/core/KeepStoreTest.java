@@ -753,7 +753,7 @@ class KeepStoreTest {
 
     @Test
     void readErrorBeforeDeliveryFailsOverAfterDeliveryCutsShort() throws Exception {
-        byte[] data = randomBytes(3 * KeepStore.READ_CHUNK, 11);
+        byte[] data = randomBytes(KeepStore.SEND_STEP + 2 * KeepStore.READ_CHUNK, 11);
         String hash = md5(data);
         MemoryVolume good = volume();
         good.putRaw(hash, data);
@@ -765,16 +765,17 @@ class KeepStoreTest {
                 Set.of("default"), 1), mount(2, good));
         assertArrayEquals(data, get(s1, hash));
 
-        // Fails within the third chunk: what was read before is out, so the read fails and the
+        // Fails after the first bytes were handed to the client: the read fails and the
         // response is cut short.
         MemoryVolume late = volume();
         late.putRaw(hash, data);
-        KeepStore s2 = store(new Mount(uuid(3), new FailingVolume(late, 2 * KeepStore.READ_CHUNK + 10), true, true, 1,
-                Set.of("default"), 1), mount(4, good));
+        int failAt = KeepStore.SEND_STEP + KeepStore.READ_CHUNK + 10;
+        KeepStore s2 = store(new Mount(uuid(3), new FailingVolume(late, failAt), true, true, 1, Set.of("default"), 1),
+                mount(4, good));
         CapturingSink sink = new CapturingSink();
         assertEquals(500, status(() -> s2.read(hash, sink)));
         byte[] delivered = sink.bytes.toByteArray();
-        assertTrue(delivered.length > 0 && delivered.length <= 2 * KeepStore.READ_CHUNK + 10, "a prefix went out");
+        assertTrue(delivered.length > 0 && delivered.length <= failAt, "a prefix went out");
         assertArrayEquals(java.util.Arrays.copyOf(data, delivered.length), delivered);
     }
 
