@@ -104,6 +104,15 @@ public final class DirectoryVolume implements Volume {
      * @throws IllegalArgumentException if {@code root} is not absolute or not a directory
      */
     public DirectoryVolume(Path root, boolean serialize, VolumeContext context) throws IOException {
+        this(root, serialize, true, context);
+    }
+
+    /**
+     * As {@link #DirectoryVolume(Path, boolean, VolumeContext)}, choosing whether blocks of 1 MiB
+     * and more are written and read with direct I/O (past the page cache) where the filesystem
+     * allows it; with {@code directIo} false all I/O goes through the page cache.
+     */
+    public DirectoryVolume(Path root, boolean serialize, boolean directIo, VolumeContext context) throws IOException {
         if (!root.isAbsolute()) {
             throw new IllegalArgumentException("Directory volume: Root must be an absolute path: " + root);
         }
@@ -115,6 +124,9 @@ public final class DirectoryVolume implements Volume {
         this.serializer = serialize ? new Semaphore(1, true) : null;
         this.deviceId = DeviceIds.forDirectory(root);
         this.directWriter = new DirectWriter(root);
+        if (!directIo) {
+            directWriter.markUnavailable();
+        }
         removeLeftoverTempFiles();
     }
 

@@ -11,8 +11,9 @@ import org.keepstore.core.VolumeDriver;
 
 /**
  * The {@code Directory} driver of the cluster config. Parameters: {@code Root} (required, an
- * absolute path to an existing directory) and {@code Serialize} (one I/O at a time; default
- * false).
+ * absolute path to an existing directory), {@code Serialize} (one I/O at a time; default
+ * false) and {@code DirectIO} (large blocks past the page cache; default true; not a parameter
+ * of the reference server, which ignores it).
  */
 public final class DirectoryVolumeDriver implements VolumeDriver {
     public static final String NAME = "Directory";
@@ -27,7 +28,8 @@ public final class DirectoryVolumeDriver implements VolumeDriver {
         DriverParameters p = new DriverParameters(NAME, parameters);
         String root = p.requiredString("Root");
         boolean serialize = p.bool("Serialize", false);
+        boolean directIo = p.bool("DirectIO", true);
         Path path = Path.of(root);
-        return new DirectoryVolume(path, serialize, context);
+        return new DirectoryVolume(path, serialize, directIo, context);
     }
 }

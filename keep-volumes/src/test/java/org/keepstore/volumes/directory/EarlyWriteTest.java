@@ -78,6 +78,21 @@ class EarlyWriteTest {
     }
 
     @Test
+    void withDirectIoOffTheVolumeWritesWholeBlocksThroughThePageCache(@TempDir Path dir) throws Exception {
+        Volume volume = new DirectoryVolumeDriver().create(
+                java.util.Map.of("Root", dir.toString(), "DirectIO", false), VolumeContext.defaults());
+        assertEquals(null, volume.startWrite(md5(new byte[1])));
+        try (KeepStore store = new KeepStore(List.of(Mount.of(Mount.uuidFor("buffered"), volume)), new BufferPool(1),
+                KeepStore.Options.defaults())) {
+            byte[] data = random(5 * MIB + 3, 5);
+            String hash = md5(data);
+            store.write(hash, new ByteArrayInputStream(data), data.length, Set.of());
+            assertArrayEquals(data, ReadBack.block(store, hash));
+        }
+        assertEquals(0, tempFiles(dir));
+    }
+
+    @Test
     void theEngineStoresLargeBodiesExactlyAndBadOnesNowhere(@TempDir Path dir) throws Exception {
         DirectoryVolume volume = new DirectoryVolume(dir, VolumeContext.defaults());
         BufferPool pool = new BufferPool(2);
