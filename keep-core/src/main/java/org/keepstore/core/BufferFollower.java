@@ -5,6 +5,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.FutureTask;
 
+import com.google.common.util.concurrent.Uninterruptibles;
+
 /**
  * Works through a buffer that another thread is still filling, on a helper thread that follows
  * the filler a little behind: receiving a body and processing it (hashing it, writing it to
@@ -111,19 +113,6 @@ abstract class BufferFollower<R> {
 
     /** The helper's outcome; waits without giving up, because the buffer must not be reused early. */
     private R await() throws ExecutionException {
-        boolean interrupted = false;
-        try {
-            while (true) {
-                try {
-                    return task.get();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        return Uninterruptibles.getUninterruptibly(task);
     }
 }

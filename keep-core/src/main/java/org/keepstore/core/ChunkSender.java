@@ -7,6 +7,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.FutureTask;
 
+import com.google.common.util.concurrent.Uninterruptibles;
+
 /**
  * Hands chunks to a {@link BlockSink} on a helper thread, so that whoever produces them (the
  * reading helper of a GET) goes on while earlier ones are written to the client, and
@@ -125,24 +127,14 @@ final class ChunkSender {
         if (task == null) {
             return;
         }
-        boolean interrupted = false;
-        while (true) {
-            try {
-                task.get();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            } catch (ExecutionException e) {
-                synchronized (this) {
-                    if (failure == null) {
-                        failure = e.getCause();
-                    }
+        try {
+            Uninterruptibles.getUninterruptibly(task);
+        } catch (ExecutionException e) {
+            synchronized (this) {
+                if (failure == null) {
+                    failure = e.getCause();
                 }
-                break;
             }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
         }
     }
 }

@@ -28,6 +28,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+
+import com.google.common.util.concurrent.Uninterruptibles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -542,23 +544,14 @@ public final class KeepStore implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             results.add(e);
         }
-        boolean interrupted = false;
         for (Future<?> f : others) {
-            while (true) {
-                try {
-                    f.get();
-                    results.add(null);
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true; // keep waiting: the writer still reads our buffer
-                } catch (ExecutionException e) {
-                    results.add(e.getCause());
-                    break;
-                }
+            try {
+                // Even when interrupted, keep waiting: the writer still reads our buffer.
+                Uninterruptibles.getUninterruptibly(f);
+                results.add(null);
+            } catch (ExecutionException e) {
+                results.add(e.getCause());
             }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
         }
         return results;
     }

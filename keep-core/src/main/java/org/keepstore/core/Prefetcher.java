@@ -8,6 +8,8 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.FutureTask;
 import java.util.function.IntConsumer;
 
+import com.google.common.util.concurrent.Uninterruptibles;
+
 /**
  * Reads a stored copy into a buffer on a helper thread, ahead of the caller that hashes it, so
  * that waiting for the disk overlaps with hashing. Its progress also drives the sending (by a
@@ -79,19 +81,10 @@ final class Prefetcher {
         synchronized (this) {
             stopped = true;
         }
-        boolean interrupted = false;
-        while (true) {
-            try {
-                task.get();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            } catch (ExecutionException e) {
-                break; // readAhead records its failures itself; a RuntimeException ends it too
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
+        try {
+            Uninterruptibles.getUninterruptibly(task);
+        } catch (ExecutionException e) {
+            // readAhead records its failures itself
         }
     }
 
