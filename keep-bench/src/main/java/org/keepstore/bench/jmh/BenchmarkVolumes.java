@@ -1,12 +1,11 @@
 package org.keepstore.bench.jmh;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.Map;
-import java.util.stream.Stream;
+
+import com.google.common.io.MoreFiles;
 import org.keepstore.core.Volume;
 import org.keepstore.core.VolumeContext;
 import org.keepstore.core.VolumeDriver;
@@ -30,17 +29,8 @@ final class BenchmarkVolumes {
     }
 
     static void delete(Path dir) throws IOException {
-        if (dir == null || !Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.delete(p);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
+        if (dir != null && Files.exists(dir)) {
+            MoreFiles.deleteRecursively(dir);
         }
     }
 }
