@@ -3,6 +3,7 @@ package org.keepstore.server.flags;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
@@ -375,14 +376,23 @@ public final class LegacyFlags {
         }
         return new ServerSettings(host, port, specs, enforcePermissions, signingKey, Duration.ofSeconds(ttlSeconds),
                 adminToken, !neverDelete, trashLifetime, trashCheckInterval, (int) maxBuffers,
-                (int) Math.min(requests, Integer.MAX_VALUE), pidFile.isEmpty() ? null : Path.of(pidFile),
-                configFile.isEmpty() ? null : Path.of(configFile));
+                (int) Math.min(requests, Integer.MAX_VALUE), pidFile.isEmpty() ? null : path("-pid", pidFile),
+                configFile.isEmpty() ? null : path("-config", configFile));
+    }
+
+    /** A flag's value as a path; a value no path can have (e.g. with a NUL byte) is a startup error. */
+    private static Path path(String flag, String value) throws StartupException {
+        try {
+            return Path.of(value);
+        } catch (InvalidPathException e) {
+            throw new StartupException(flag + ": not a valid path (" + e.getReason() + ")");
+        }
     }
 
     private VolumeSpec toSpec(PendingVolume v) throws StartupException {
         Map<String, Object> parameters = new LinkedHashMap<>(v.parameters());
         if (v.driver().equals("Directory")) {
-            Path root = Path.of(v.name());
+            Path root = path("-volume", v.name());
             if (!Files.isDirectory(root)) {
                 throw new StartupException("-volume " + v.name() + ": no such directory");
             }
@@ -401,7 +411,7 @@ public final class LegacyFlags {
 
     /** Reads a key or token file once, trimmed; warns when others may read it. */
     private static String readSecretFile(String flag, String file) throws StartupException {
-        Path path = Path.of(file);
+        Path path = path(flag, file);
         String text;
         try {
             text = Files.readString(path, StandardCharsets.UTF_8).trim();

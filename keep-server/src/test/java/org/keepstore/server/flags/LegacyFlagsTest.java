@@ -180,6 +180,14 @@ class LegacyFlagsTest {
                 .getMessage().contains("more than once"));
         assertTrue(assertThrows(StartupException.class,
                 () -> settings("-s3-bucket-volume=b", "-s3-bucket-volume=b")).getMessage().contains("more than once"));
+        // A NUL byte fits in a flag but in no path.
+        for (String[] bad : List.of(new String[] {"-volume=/a\0b"},
+                new String[] {"-volume=" + a, "-blob-signing-key-file=k\0"},
+                new String[] {"-volume=" + a, "-pid=p\0"},
+                new String[] {"-volume=" + a, "-data-manager-token-file=\0"})) {
+            String message = assertThrows(StartupException.class, () -> settings(bad)).getMessage();
+            assertTrue(message.contains("not a valid path"), message);
+        }
     }
 
     @Test
