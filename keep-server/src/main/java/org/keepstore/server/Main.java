@@ -59,10 +59,20 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        Main main = new Main(System.err);
-        main.installSignalHandlers();
-        int status = main.run(Arrays.asList(args));
-        System.exit(status);
+        int status = 1;
+        try {
+            Main main = new Main(System.err);
+            main.installSignalHandlers();
+            status = main.run(Arrays.asList(args));
+        } catch (Throwable t) {
+            // E.g. a class that cannot be loaded any more because the jar was replaced under the
+            // running server. Without the exit below the JVM would linger, kept alive by
+            // non-daemon threads, with nothing listening.
+            System.err.println("keepstore: unexpected error: " + t);
+            t.printStackTrace();
+        } finally {
+            System.exit(status);
+        }
     }
 
     /** SIGTERM and SIGINT ask for a graceful stop; the JVM's own handling would exit 143/130 instead of 0. */
