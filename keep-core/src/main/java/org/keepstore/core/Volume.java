@@ -29,6 +29,26 @@ public interface Volume extends AutoCloseable {
      */
     StoredBlock open(String hash) throws IOException;
 
+    /** {@link #readIfAtHand}: the copy cannot be read without waiting, or not this way. */
+    int NOT_AT_HAND = -1;
+    /** {@link #readIfAtHand}: the block is known at once to be absent here. */
+    int ABSENT = -2;
+
+    /**
+     * Optionally reads a small block only if that needs no waiting at all: no disk, no network,
+     * no lock that another request may hold (a directory volume answers from the page cache).
+     * For a server's event-loop threads, which must never block; anything this cannot do at
+     * once is left to {@link #open}. The bytes are not verified here.
+     *
+     * @param into receives the copy at its position; the copy must fit in its remaining space
+     * @return the copy's length; {@link #ABSENT}; or {@link #NOT_AT_HAND} when the copy is not
+     *         in memory, is larger than {@code into} has room for, or anything at all is unusual
+     *         (the default): the caller then uses {@link #open}, which reports errors properly
+     */
+    default int readIfAtHand(String hash, ByteBuffer into) {
+        return NOT_AT_HAND;
+    }
+
     /**
      * Stores a block atomically: readers (and a crash at any moment) see either the previous
      * state or the whole new block, never a part of it. Replaces an existing copy. Sets the

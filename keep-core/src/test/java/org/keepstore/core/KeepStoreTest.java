@@ -1022,4 +1022,51 @@ class KeepStoreTest {
         assertThrows(IllegalArgumentException.class,
                 () -> new KeepStore(List.of(m, m), pool, KeepStore.Options.defaults()));
     }
+
+    // ---------------------------------------------------------------- reads without waiting
+
+    @Test
+    void readIfAtHandGivesTheVerifiedBlock() throws Exception {
+        KeepStore s = store(mount(1, volume()), mount(2, volume()));
+        byte[] data = randomBytes(3000, 7);
+        String hash = md5(data);
+        // Only on the mount visited second: the first one's absence is no reason to give up.
+        inOrder(s, hash).get(1).putRaw(hash, data);
+        ByteBuffer copy = s.readIfAtHand(hash, data.length);
+        assertArrayEquals(data, java.util.Arrays.copyOfRange(copy.array(), copy.position(), copy.limit()));
+        assertEquals(0, pool.inUse(), "no pool buffer is taken for it");
+    }
+
+    @Test
+    void readIfAtHandLeavesEverythingUnusualToRead() throws Exception {
+        MemoryVolume v = volume();
+        KeepStore s = store(mount(1, v));
+        assertNull(s.readIfAtHand(FOO_HASH, FOO.length), "absent everywhere: read() answers 404");
+        v.putRaw(FOO_HASH, FOO);
+        assertNull(s.readIfAtHand(FOO_HASH, FOO.length + 1), "another size than the locator says");
+        assertNull(s.readIfAtHand("not a hash", FOO.length));
+        assertNull(s.readIfAtHand(FOO_HASH, KeepStore.AT_HAND_LIMIT + 1L), "too large to hash here");
+
+        v.putRaw(FOO_HASH, "fox".getBytes(StandardCharsets.US_ASCII));
+        assertNull(s.readIfAtHand(FOO_HASH, FOO.length), "a corrupt copy is never given");
+        assertEquals(502, status(() -> get(s, FOO_HASH)), "read() reports it");
+
+        v.putRaw(FOO_HASH, FOO);
+        v.failWith(new IOException("broken"));
+        assertNull(s.readIfAtHand(FOO_HASH, FOO.length), "a failing volume is left to read()");
+    }
+
+    @Test
+    void readIfAtHandFindsAGoodCopyOnlyWhereReadWould() throws Exception {
+        KeepStore s = store(mount(1, volume()), mount(2, volume()));
+        List<MemoryVolume> order = inOrder(s, FOO_HASH);
+        order.get(0).putRaw(FOO_HASH, "fox".getBytes(StandardCharsets.US_ASCII));
+        order.get(1).putRaw(FOO_HASH, FOO);
+        // The first copy visited is corrupt: read() logs it and fails over; this leaves that to it.
+        assertNull(s.readIfAtHand(FOO_HASH, FOO.length));
+        assertArrayEquals(FOO, get(s, FOO_HASH));
+        // read() remembered the corrupt copy and now visits it last, and so does this.
+        ByteBuffer copy = s.readIfAtHand(FOO_HASH, FOO.length);
+        assertEquals(FOO.length, copy.remaining());
+    }
 }

@@ -278,6 +278,40 @@ public abstract class VolumeContract {
 
     // ---- not found ----
 
+    /**
+     * {@link Volume#readIfAtHand} is optional, but what it gives is exactly the stored block:
+     * never a trashed, overwritten or missing one, never part of one that does not fit.
+     */
+    @Test
+    void readIfAtHandGivesTheStoredBlockOrNothing() throws Exception {
+        byte[] data = randomBytes(5000);
+        String hash = md5(data);
+        volume.write(hash, ByteBuffer.wrap(data));
+        ByteBuffer into = ByteBuffer.allocate(8192);
+        int length = volume.readIfAtHand(hash, into);
+        if (length != Volume.NOT_AT_HAND) {
+            assertEquals(data.length, length);
+            assertEquals(data.length, into.position());
+            assertArrayEquals(data, java.util.Arrays.copyOf(into.array(), length));
+        }
+        ByteBuffer tooSmall = ByteBuffer.allocate(data.length - 1);
+        assertEquals(Volume.NOT_AT_HAND, volume.readIfAtHand(hash, tooSmall));
+
+        byte[] other = randomBytes(4999);
+        volume.write(hash, ByteBuffer.wrap(other)); // an overwrite (the hash does not matter to a volume)
+        length = volume.readIfAtHand(hash, into.clear());
+        if (length != Volume.NOT_AT_HAND) {
+            assertArrayEquals(other, java.util.Arrays.copyOf(into.array(), length));
+        }
+
+        volume.trash(hash);
+        assertTrue(List.of(Volume.ABSENT, Volume.NOT_AT_HAND).contains(volume.readIfAtHand(hash, into.clear())),
+                "a trashed block is never at hand");
+        String missing = md5("never written".getBytes());
+        assertTrue(List.of(Volume.ABSENT, Volume.NOT_AT_HAND).contains(volume.readIfAtHand(missing, into.clear())));
+        assertEquals(0, into.position(), "nothing is read for a block that is not there");
+    }
+
     @Test
     void missingBlockIsNotFoundEverywhere() throws Exception {
         String hash = md5("never written".getBytes());

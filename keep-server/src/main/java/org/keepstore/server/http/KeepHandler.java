@@ -39,9 +39,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The Keep HTTP protocol (SPEC §3). The part that runs on Undertow's I/O threads only stamps
- * headers, counts the request against {@code -max-requests} and answers the cheap endpoints
- * (health, metrics, OPTIONS); everything that may block — the engine, volumes, buffers, request
- * bodies — is dispatched to a worker thread. Engine errors are {@link KeepException}s and become
+ * headers, counts the request against {@code -max-requests} and answers what never waits:
+ * health, metrics, OPTIONS, and GETs of small blocks the volumes hold in memory
+ * ({@link #serveIfAtHand}). Everything that may block — the engine's reads and writes,
+ * volumes, buffers, request bodies — is dispatched to a worker thread. Engine errors are {@link KeepException}s and become
  * a status and a one-line message in {@link #sendError}, the one place where that happens.
  */
 final class KeepHandler implements HttpHandler {
@@ -212,7 +213,51 @@ final class KeepHandler implements HttpHandler {
             return;
         }
         info.countedInFlight = true;
+        if (serveIfAtHand(ex, method, path)) {
+            return;
+        }
         ex.dispatch(() -> handleBlocking(ex, info));
+    }
+
+    /**
+     * Answers a GET of a small block right here on the I/O thread when the block can be read
+     * without any waiting ({@link KeepStore#readIfAtHand}: from the page cache, verified). For a
+     * 1 KiB block, handing the request to a worker thread and back costs several times the read
+     * itself. Anything else, including every error to report, goes the usual way.
+     *
+     * @return whether the request was answered
+     */
+    private boolean serveIfAtHand(HttpServerExchange ex, HttpString method, String path) {
+        // "/" + a locator with a size hint: at least 32 hex digits, "+" and one digit.
+        if (!method.equalToString("GET") || path.length() < 35 || path.indexOf('/', 1) >= 0) {
+            return false;
+        }
+        Locator locator;
+        try {
+            locator = Locator.parse(path.substring(1));
+        } catch (KeepException e) {
+            return false;
+        }
+        if (!locator.hasSize() || locator.size() > KeepStore.AT_HAND_LIMIT || locator.remoteHint() != null) {
+            return false;
+        }
+        if (enforcePermissions) {
+            String token = token(ex);
+            if (token == null || token.isEmpty() || signer.check(locator, token) != BlobSigner.Verdict.VALID) {
+                return false;
+            }
+        }
+        ByteBuffer block = store.readIfAtHand(locator.hash(), locator.size());
+        if (block == null) {
+            return false;
+        }
+        HeaderMap headers = ex.getResponseHeaders();
+        headers.put(Headers.VARY, "X-Keep-Signature");
+        ex.setStatusCode(200);
+        headers.put(Headers.CONTENT_LENGTH, block.remaining());
+        headers.put(Headers.CONTENT_TYPE, "application/octet-stream");
+        ex.getResponseSender().send(block); // never blocks; ends the exchange once sent
+        return true;
     }
 
     /** Which request (if any) a connection is serving now; requests on one connection come one at a time. */

@@ -89,6 +89,8 @@ public final class DirectoryVolume implements Volume {
     private final Semaphore serializer;
     /** Writes large blocks past the page cache (see {@link DirectWriter} for why). */
     private final DirectWriter directWriter;
+    /** Reads cached small blocks without any chance of waiting (see {@link #readIfAtHand}). */
+    private final PageCacheReader pageCacheReader;
 
     /** A volume over {@code root} with I/O in parallel. */
     public DirectoryVolume(Path root, VolumeContext context) throws IOException {
@@ -124,6 +126,8 @@ public final class DirectoryVolume implements Volume {
         this.serializer = serialize ? new Semaphore(1, true) : null;
         this.deviceId = DeviceIds.forDirectory(root);
         this.directWriter = new DirectWriter(root);
+        // Never for a serialized volume: that would bypass its one I/O at a time.
+        this.pageCacheReader = new PageCacheReader(root, !serialize);
         if (!directIo) {
             directWriter.markUnavailable();
         }
@@ -185,9 +189,20 @@ public final class DirectoryVolume implements Volume {
     }
 
     /**
-     * The bytes of an open block file, read straight into the caller's array through the channel
-     * (no extra buffering layer). Closing it closes the file and ends the serialized I/O slot.
+     * Reads a block from the page cache if all of it is there, without ever waiting for the
+     * disk (see {@link PageCacheReader}); a block that is not, or anything unusual about its
+     * file, is left to {@link #open}.
      */
+    @Override
+    public int readIfAtHand(String hash, ByteBuffer into) {
+        int length = pageCacheReader.read(hash, into);
+        if (length >= 0) {
+            operation("get");
+            context.metrics().ioBytes(deviceId, "out", length);
+        }
+        return length;
+    }
+
     /**
      * A second handle on a large block file, for reading it with direct I/O; null where direct
      * I/O is not possible (then everything is read through the page cache).
