@@ -43,7 +43,8 @@ final class RequestLog {
 
     /** The path and query with every signature and token replaced by a placeholder. */
     static String redact(String path, String query) {
-        String shown = SIGNATURE.matcher(path).replaceAll("+A***");
+        // Most paths hold no signature: skip the regex for them (it runs for every request).
+        String shown = path.contains("+A") ? SIGNATURE.matcher(path).replaceAll("+A***") : path;
         if (query != null && !query.isEmpty()) {
             shown += "?" + TOKEN_PARAMETER.matcher(SIGNATURE.matcher(query).replaceAll("+A***")).replaceAll("$1***");
         }

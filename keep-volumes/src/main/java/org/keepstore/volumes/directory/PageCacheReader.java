@@ -118,7 +118,7 @@ final class PageCacheReader {
             if (n > 0 && n % PAGE == 0 && scratch.read((int) fd, n, 1) != 0) { // lands after the n bytes
                 return Volume.NOT_AT_HAND;
             }
-            into.put(scratch.data.getByteBuffer(0, n));
+            scratch.copyTo(into, (int) n);
             return (int) n;
         } finally {
             Libc.close((int) fd);
@@ -160,6 +160,7 @@ final class PageCacheReader {
     private static final class Scratch {
         final Memory openHow = new Memory(OPEN_HOW_SIZE);
         final Memory iovec = new Memory(IOVEC_SIZE);
+        byte[] pathBytes = new byte[256];
         Memory pathMemory = new Memory(256);
         Memory data = new Memory(PAGE);
 
@@ -169,24 +170,36 @@ final class PageCacheReader {
             openHow.setLong(16, RESOLVE_CACHED);
         }
 
-        /** {@code ROOT/HHH/HASH}, NUL-terminated. */
+        /** {@code ROOT/HHH/HASH}, NUL-terminated: built here, then copied out in one call. */
         Pointer path(byte[] root, String hash) {
             int length = root.length + 1 + 3 + 1 + hash.length() + 1;
-            if (pathMemory.size() < length) {
+            if (pathBytes.length < length) {
+                pathBytes = new byte[length];
                 pathMemory = new Memory(length);
             }
-            pathMemory.write(0, root, 0, root.length);
+            System.arraycopy(root, 0, pathBytes, 0, root.length);
             int at = root.length;
-            pathMemory.setByte(at++, (byte) '/');
+            pathBytes[at++] = '/';
             for (int i = 0; i < 3; i++) {
-                pathMemory.setByte(at++, (byte) hash.charAt(i));
+                pathBytes[at++] = (byte) hash.charAt(i);
             }
-            pathMemory.setByte(at++, (byte) '/');
+            pathBytes[at++] = '/';
             for (int i = 0; i < hash.length(); i++) {
-                pathMemory.setByte(at++, (byte) hash.charAt(i));
+                pathBytes[at++] = (byte) hash.charAt(i);
             }
-            pathMemory.setByte(at, (byte) 0);
+            pathBytes[at++] = 0;
+            pathMemory.write(0, pathBytes, 0, at);
             return pathMemory;
+        }
+
+        /** Copies the first {@code length} bytes read into {@code into} (one native copy for an array). */
+        void copyTo(ByteBuffer into, int length) {
+            if (into.hasArray()) {
+                data.read(0, into.array(), into.arrayOffset() + into.position(), length);
+                into.position(into.position() + length);
+            } else {
+                into.put(data.getByteBuffer(0, length));
+            }
         }
 
         /**
