@@ -41,6 +41,8 @@ final class PageCacheReader {
     private static final int OPEN_HOW_SIZE = 24;
     /** {@code struct iovec}: base pointer and length. */
     private static final int IOVEC_SIZE = 16;
+    /** The most this reads at once: it is for small blocks on threads that must not linger. */
+    private static final int MAX_READ = 1 << 20;
     /** A read that stops short stops at a page boundary (or the end of the file). */
     private static final int PAGE = 4096;
 
@@ -76,13 +78,14 @@ final class PageCacheReader {
     }
 
     /**
-     * Reads {@code ROOT/HHH/HASH} into {@code into} if the whole file is in memory and fits.
+     * Reads {@code ROOT/HHH/HASH} into {@code into} if the whole file is in memory and fits
+     * (where at most 1 MiB is room enough).
      *
      * @return the file's length, {@link Volume#ABSENT} if there is no such file, else
      *         {@link Volume#NOT_AT_HAND}
      */
     int read(String hash, ByteBuffer into) {
-        if (!enabled) {
+        if (!enabled || into.remaining() > MAX_READ) {
             return Volume.NOT_AT_HAND;
         }
         Scratch scratch = SCRATCH.get();

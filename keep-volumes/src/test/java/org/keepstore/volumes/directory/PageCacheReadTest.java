@@ -114,11 +114,11 @@ class PageCacheReadTest {
     void aBlockWrittenPastThePageCacheIsNotAtHand(@TempDir Path dir) throws Exception {
         assumeTrue(supported());
         DirectoryVolume volume = new DirectoryVolume(dir, VolumeContext.defaults());
-        byte[] data = random(2 * MIB, 5);
+        byte[] data = random(MIB, 5); // the smallest block written with direct I/O, the most read this way
         String hash = md5(data);
         ByteBuffer buffer = new BufferPool(1, data.length).acquire().buffer().put(data).flip();
         volume.write(hash, buffer);
-        ByteBuffer into = ByteBuffer.allocate(4 * MIB);
+        ByteBuffer into = ByteBuffer.allocate(MIB);
         int length = volume.readIfAtHand(hash, into);
         // Written with direct I/O it is on the disk only; on a filesystem without direct I/O
         // (tmpfs) it went through the page cache and is at hand.
@@ -129,6 +129,19 @@ class PageCacheReadTest {
         try (StoredBlock block = volume.open(hash); InputStream in = block.stream()) {
             assertArrayEquals(data, in.readAllBytes(), "the usual read gets it");
         }
+    }
+
+    @Test
+    void atMostOneMebibyteIsReadThisWay(@TempDir Path dir) throws Exception {
+        assumeTrue(supported());
+        DirectoryVolume volume = new DirectoryVolume(dir, false, false, VolumeContext.defaults()); // page cache only
+        byte[] data = random(MIB, 8);
+        String hash = md5(data);
+        volume.write(hash, ByteBuffer.wrap(data));
+        ByteBuffer into = ByteBuffer.allocate(MIB);
+        assertEquals(MIB, volume.readIfAtHand(hash, into));
+        assertArrayEquals(data, into.array());
+        assertEquals(Volume.NOT_AT_HAND, volume.readIfAtHand(hash, ByteBuffer.allocate(MIB + 1)));
     }
 
     @Test
