@@ -108,6 +108,14 @@ class KeepStoreTest {
         return sink.bytes.toByteArray();
     }
 
+    /** Puts a corrupt copy of FOO on the mount read first and a good one on the second. */
+    private static List<MemoryVolume> corruptFirstGoodSecond(KeepStore s) {
+        List<MemoryVolume> order = inOrder(s, FOO_HASH);
+        order.get(0).putRaw(FOO_HASH, "fox".getBytes(StandardCharsets.US_ASCII));
+        order.get(1).putRaw(FOO_HASH, FOO);
+        return order;
+    }
+
     private static int status(Executable call) {
         return assertThrows(KeepException.class, call).status();
     }
@@ -359,9 +367,7 @@ class KeepStoreTest {
     @Test
     void corruptCopyIsRepairedEvenWhenAGoodOneExistsElsewhere() throws Exception {
         KeepStore s = store(mount(1, volume()), mount(2, volume()));
-        List<MemoryVolume> order = inOrder(s, FOO_HASH);
-        order.get(0).putRaw(FOO_HASH, "fox".getBytes(StandardCharsets.US_ASCII));
-        order.get(1).putRaw(FOO_HASH, FOO);
+        List<MemoryVolume> order = corruptFirstGoodSecond(s);
         WriteResult r = put(s, FOO);
         assertEquals(2, r.replicas(), "the good copy and the repaired one");
         assertArrayEquals(FOO, order.get(0).get(FOO_HASH));
@@ -1059,9 +1065,7 @@ class KeepStoreTest {
     @Test
     void readIfAtHandFindsAGoodCopyOnlyWhereReadWould() throws Exception {
         KeepStore s = store(mount(1, volume()), mount(2, volume()));
-        List<MemoryVolume> order = inOrder(s, FOO_HASH);
-        order.get(0).putRaw(FOO_HASH, "fox".getBytes(StandardCharsets.US_ASCII));
-        order.get(1).putRaw(FOO_HASH, FOO);
+        corruptFirstGoodSecond(s);
         // The first copy visited is corrupt: read() logs it and fails over; this leaves that to it.
         assertNull(s.readIfAtHand(FOO_HASH, FOO.length));
         assertArrayEquals(FOO, get(s, FOO_HASH));
