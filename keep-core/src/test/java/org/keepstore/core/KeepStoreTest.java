@@ -27,6 +27,7 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
+import org.keepstore.core.testing.ForwardingVolume;
 import org.keepstore.core.testing.MutableClock;
 
 class KeepStoreTest {
@@ -670,7 +671,7 @@ class KeepStoreTest {
     }
 
     /** Fails after {@code goodBytes} bytes. */
-    static final class FailingVolume extends MemoryVolumeWrapper {
+    static final class FailingVolume extends ForwardingVolume {
         final int goodBytes;
 
         FailingVolume(MemoryVolume inner, int goodBytes) {
@@ -695,65 +696,6 @@ class KeepStoreTest {
                 }
             };
             return new StoredBlock(b.size(), failing);
-        }
-    }
-
-    /** Delegates every Volume call to a MemoryVolume. */
-    static class MemoryVolumeWrapper implements Volume {
-        final MemoryVolume inner;
-
-        MemoryVolumeWrapper(MemoryVolume inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public String deviceId() {
-            return inner.deviceId();
-        }
-
-        @Override
-        public StoredBlock open(String hash) throws IOException {
-            return inner.open(hash);
-        }
-
-        @Override
-        public void write(String hash, ByteBuffer data) throws IOException {
-            inner.write(hash, data);
-        }
-
-        @Override
-        public void touch(String hash) throws IOException {
-            inner.touch(hash);
-        }
-
-        @Override
-        public long mtimeNanos(String hash) throws IOException {
-            return inner.mtimeNanos(hash);
-        }
-
-        @Override
-        public void trash(String hash) throws IOException {
-            inner.trash(hash);
-        }
-
-        @Override
-        public void untrash(String hash) throws IOException {
-            inner.untrash(hash);
-        }
-
-        @Override
-        public EmptyTrashResult emptyTrash() throws IOException {
-            return inner.emptyTrash();
-        }
-
-        @Override
-        public void index(String prefix, IndexSink sink) throws IOException {
-            inner.index(prefix, sink);
-        }
-
-        @Override
-        public VolumeStatus status() {
-            return inner.status();
         }
     }
 

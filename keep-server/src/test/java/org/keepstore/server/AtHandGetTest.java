@@ -18,8 +18,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.keepstore.core.BlobSigner;
 import org.keepstore.core.BufferPool;
-import org.keepstore.core.EmptyTrashResult;
-import org.keepstore.core.IndexSink;
 import org.keepstore.core.KeepStore;
 import org.keepstore.core.Locator;
 import org.keepstore.core.MemoryVolume;
@@ -27,7 +25,7 @@ import org.keepstore.core.Mount;
 import org.keepstore.core.StoredBlock;
 import org.keepstore.core.Volume;
 import org.keepstore.core.VolumeContext;
-import org.keepstore.core.VolumeStatus;
+import org.keepstore.core.testing.ForwardingVolume;
 import org.keepstore.server.http.KeepHttpServer;
 
 /**
@@ -122,68 +120,17 @@ class AtHandGetTest {
     }
 
     /** A volume that counts how often a block is opened the usual way. */
-    private static final class CountingVolume implements Volume {
-        private final Volume inner;
+    private static final class CountingVolume extends ForwardingVolume {
         final AtomicInteger opens = new AtomicInteger();
 
         CountingVolume(Volume inner) {
-            this.inner = inner;
+            super(inner);
         }
 
         @Override
         public StoredBlock open(String hash) throws IOException {
             opens.incrementAndGet();
-            return inner.open(hash);
-        }
-
-        @Override
-        public int readIfAtHand(String hash, ByteBuffer into) {
-            return inner.readIfAtHand(hash, into);
-        }
-
-        @Override
-        public String deviceId() {
-            return inner.deviceId();
-        }
-
-        @Override
-        public void write(String hash, ByteBuffer data) throws IOException {
-            inner.write(hash, data);
-        }
-
-        @Override
-        public void touch(String hash) throws IOException {
-            inner.touch(hash);
-        }
-
-        @Override
-        public long mtimeNanos(String hash) throws IOException {
-            return inner.mtimeNanos(hash);
-        }
-
-        @Override
-        public void trash(String hash) throws IOException {
-            inner.trash(hash);
-        }
-
-        @Override
-        public void untrash(String hash) throws IOException {
-            inner.untrash(hash);
-        }
-
-        @Override
-        public EmptyTrashResult emptyTrash() throws IOException {
-            return inner.emptyTrash();
-        }
-
-        @Override
-        public void index(String prefix, IndexSink sink) throws IOException {
-            inner.index(prefix, sink);
-        }
-
-        @Override
-        public VolumeStatus status() {
-            return inner.status();
+            return super.open(hash);
         }
     }
 }
