@@ -42,8 +42,9 @@ import org.slf4j.LoggerFactory;
  * headers, counts the request against {@code -max-requests} and answers what never waits:
  * health, metrics, OPTIONS, and GETs of small blocks the volumes hold in memory
  * ({@link #serveIfAtHand}). Everything that may block — the engine's reads and writes,
- * volumes, buffers, request bodies — is dispatched to a worker thread. Engine errors are {@link KeepException}s and become
- * a status and a one-line message in {@link #sendError}, the one place where that happens.
+ * volumes, buffers, request bodies — is dispatched to a worker thread. Engine errors are
+ * {@link KeepException}s and become a status and a one-line message in {@link #sendError}, the
+ * one place where that happens.
  */
 final class KeepHandler implements HttpHandler {
     private static final Logger log = LoggerFactory.getLogger(KeepHandler.class);
