@@ -207,6 +207,12 @@ read_back() {
 }
 read_back || fail "GET $hash did not return the stored bytes"
 log "PUT and GET of a 300000-byte block: OK ($hash)"
+# Small GETs are answered from the page cache through JNA (PageCacheReader), which unpacks its
+# native part from the jar at startup; it logs a line when it cannot.
+if grep -q 'native calls unavailable' "$work/runsv.log"; then
+  fail "JNA's native part did not load: $(grep 'native calls unavailable' "$work/runsv.log")"
+fi
+log "JNA's native part loaded from the packaged jar"
 
 kill -9 "$first_pid"
 restarted() {

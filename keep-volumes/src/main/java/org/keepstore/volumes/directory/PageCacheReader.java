@@ -138,6 +138,8 @@ final class PageCacheReader {
 
     private static boolean loadNative() {
         if (O_NOFOLLOW == null) {
+            log.info("native calls unavailable (not Linux on x86-64 or arm64: {} on {}); small blocks are"
+                    + " read on worker threads", System.getProperty("os.name"), System.getProperty("os.arch"));
             return false;
         }
         try {
