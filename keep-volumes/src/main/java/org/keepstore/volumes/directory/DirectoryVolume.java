@@ -358,8 +358,7 @@ public final class DirectoryVolume implements Volume {
             if (written < 0) {
                 try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {
                     written = writeBuffered(out, data);
-                    setMtime(temp, now());
-                    out.force(true);
+                    stampAndSync(temp, out);
                 }
             }
             publish(temp, hash);
@@ -481,8 +480,7 @@ public final class DirectoryVolume implements Volume {
                 if (end != length) {
                     out.truncate(length);
                 }
-                setMtime(temp, now());
-                out.force(true);
+                stampAndSync(temp, out);
                 out.close();
                 publish(temp, hash);
                 committed = true;
@@ -537,8 +535,7 @@ public final class DirectoryVolume implements Volume {
                 out.truncate(0);
                 return -1;
             }
-            setMtime(temp, now());
-            out.force(true);
+            stampAndSync(temp, out);
             return written;
         }
     }
@@ -887,6 +884,15 @@ public final class DirectoryVolume implements Volume {
 
     private Instant now() {
         return context.clock().instant();
+    }
+
+    /**
+     * Sets a block file's mtime to now, then fsyncs it: the mtime is part of what a write
+     * promises (SPEC §8), so it is made durable with the data, before the rename.
+     */
+    private void stampAndSync(Path temp, FileChannel out) throws IOException {
+        setMtime(temp, now());
+        out.force(true);
     }
 
     private static void setMtime(Path p, Instant when) throws IOException {
