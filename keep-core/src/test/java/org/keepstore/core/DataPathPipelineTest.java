@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.keepstore.core.testing.TestData.randomBytes;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -32,12 +33,6 @@ class DataPathPipelineTest {
     @AfterEach
     void stopExecutor() {
         executor.shutdownNow();
-    }
-
-    private static byte[] randomBytes(int n, long seed) {
-        byte[] b = new byte[n];
-        new Random(seed).nextBytes(b);
-        return b;
     }
 
     private static byte[] md5(byte[] data, int length) throws Exception {
@@ -73,18 +68,7 @@ class DataPathPipelineTest {
     @Test
     void chunkSenderDeliversInOrderAndReportsSinkFailures() throws Exception {
         ByteArrayOutputStream received = new ByteArrayOutputStream();
-        ChunkSender sender = new ChunkSender(new BlockSink() {
-            @Override
-            public void begin(long size) {
-            }
-
-            @Override
-            public void write(ByteBuffer chunk) {
-                byte[] b = new byte[chunk.remaining()];
-                chunk.get(b);
-                received.write(b, 0, b.length);
-            }
-        }, executor);
+        ChunkSender sender = new ChunkSender(ReadBack.into(received), executor);
         byte[] data = randomBytes(1000, 4);
         for (int off = 0; off < data.length; off += 100) {
             sender.send(ByteBuffer.wrap(data, off, 100));

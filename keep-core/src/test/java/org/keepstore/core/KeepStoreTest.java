@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.keepstore.core.testing.TestData.randomBytes;
+import static org.keepstore.core.testing.TestData.md5;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -81,20 +83,6 @@ class KeepStoreTest {
 
     private KeepStore store(Mount... mounts) {
         return store(true, mounts);
-    }
-
-    private static String md5(byte[] data) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(data));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new AssertionError(e);
-        }
-    }
-
-    private static byte[] randomBytes(int size, long seed) {
-        byte[] b = new byte[size];
-        new Random(seed).nextBytes(b);
-        return b;
     }
 
     private static WriteResult put(KeepStore s, byte[] data, String... classes) throws Exception {

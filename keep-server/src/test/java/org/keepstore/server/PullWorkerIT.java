@@ -15,17 +15,16 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HexFormat;
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.keepstore.core.testing.TestData.randomBytes;
+import static org.keepstore.core.testing.TestData.md5;
 
 /**
  * Two keepstore processes on loopback, as {@code keep-balance} drives them: server B receives
@@ -62,16 +61,6 @@ class PullWorkerIT {
         return KeepClient.builder().service(server.root()).token(USER_TOKEN).attempts(1).build();
     }
 
-    private static byte[] randomBlock(int size, long seed) {
-        byte[] data = new byte[size];
-        new Random(seed).nextBytes(data);
-        return data;
-    }
-
-    private static String md5(byte[] data) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(data));
-    }
-
     /** Stores a block on A (through its HTTP API) and returns its unsigned locator. */
     private static Locator storeOnA(byte[] data) throws Exception {
         return clientFor(a).put(data, 1).locator().withoutSignature();
@@ -98,7 +87,7 @@ class PullWorkerIT {
 
     @Test
     void pullListCopiesAVerifiedBlockFromA() throws Exception {
-        byte[] data = randomBlock(3 << 20, 1);
+        byte[] data = randomBytes(3 << 20, 1);
         Locator locator = storeOnA(data);
         assertFalse(Files.exists(b.blockFile(locator.hash())));
 
@@ -114,7 +103,7 @@ class PullWorkerIT {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
             deadPort = socket.getLocalPort();
         }
-        byte[] data = randomBlock(70_000, 2);
+        byte[] data = randomBytes(70_000, 2);
         Locator locator = storeOnA(data);
 
         // Bare host:port entries, as keep-balance may send them.
@@ -127,8 +116,8 @@ class PullWorkerIT {
     void missingBlockIsSkippedWithoutHarmingTheRestOfTheList() throws Exception {
         byte[] missing = "A never had this block".getBytes(StandardCharsets.UTF_8);
         Locator missingLocator = Locator.of(md5(missing), missing.length);
-        byte[] first = randomBlock(1000, 3);
-        byte[] last = randomBlock(2000, 4);
+        byte[] first = randomBytes(1000, 3);
+        byte[] last = randomBytes(2000, 4);
         Locator firstLocator = storeOnA(first);
         Locator lastLocator = storeOnA(last);
 
@@ -144,7 +133,7 @@ class PullWorkerIT {
 
     @Test
     void corruptCopyOnAIsNotStoredOnB() throws Exception {
-        byte[] data = randomBlock(100_000, 5);
+        byte[] data = randomBytes(100_000, 5);
         Locator locator = storeOnA(data);
         Path onA = a.blockFile(locator.hash());
         byte[] corrupt = Files.readAllBytes(onA);

@@ -15,7 +15,13 @@ public final class ReadBack {
     /** The verified bytes {@link KeepStore#read} delivers for {@code hash}. */
     public static byte[] block(KeepStore store, String hash) throws IOException, InterruptedException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        store.read(hash, new BlockSink() {
+        store.read(hash, into(out));
+        return out.toByteArray();
+    }
+
+    /** A sink that appends every chunk it is given to {@code out}. */
+    public static BlockSink into(ByteArrayOutputStream out) {
+        return new BlockSink() {
             @Override
             public void begin(long size) {
             }
@@ -26,7 +32,6 @@ public final class ReadBack {
                 chunk.get(bytes);
                 out.write(bytes, 0, bytes.length);
             }
-        });
-        return out.toByteArray();
+        };
     }
 }

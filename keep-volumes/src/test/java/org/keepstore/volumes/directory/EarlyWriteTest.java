@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.keepstore.core.testing.TestData.randomBytes;
+import static org.keepstore.core.testing.TestData.md5;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -13,10 +15,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.Random;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -42,7 +41,7 @@ class EarlyWriteTest {
     @Test
     void aPendingWriteAppearsOnlyOnCommit(@TempDir Path dir) throws Exception {
         DirectoryVolume volume = new DirectoryVolume(dir, VolumeContext.defaults());
-        byte[] data = random(3 * MIB + 123, 1);
+        byte[] data = randomBytes(3 * MIB + 123, 1);
         String hash = md5(data);
         ByteBuffer buffer = new BufferPool(1, data.length).acquire().buffer().put(data).flip();
         try (Volume.PendingWrite pending = volume.startWrite(hash)) {
@@ -62,7 +61,7 @@ class EarlyWriteTest {
     @Test
     void anAbandonedPendingWriteLeavesNothing(@TempDir Path dir) throws Exception {
         DirectoryVolume volume = new DirectoryVolume(dir, VolumeContext.defaults());
-        byte[] data = random(2 * MIB, 2);
+        byte[] data = randomBytes(2 * MIB, 2);
         String hash = md5(data);
         try (Volume.PendingWrite pending = volume.startWrite(hash)) {
             pending.append(ByteBuffer.allocateDirect(MIB).put(data, 0, MIB).flip());
@@ -84,7 +83,7 @@ class EarlyWriteTest {
         assertEquals(null, volume.startWrite(md5(new byte[1])));
         try (KeepStore store = new KeepStore(List.of(Mount.of(Mount.uuidFor("buffered"), volume)), new BufferPool(1),
                 KeepStore.Options.defaults())) {
-            byte[] data = random(5 * MIB + 3, 5);
+            byte[] data = randomBytes(5 * MIB + 3, 5);
             String hash = md5(data);
             store.write(hash, new ByteArrayInputStream(data), data.length, Set.of());
             assertArrayEquals(data, ReadBack.block(store, hash));
@@ -99,7 +98,7 @@ class EarlyWriteTest {
         try (KeepStore store = new KeepStore(List.of(Mount.of(Mount.uuidFor("early"), volume)), pool,
                 KeepStore.Options.defaults())) {
             for (int size : new int[] {5 * MIB + 7, 4 * MIB, 64 * MIB}) {
-                byte[] data = random(size, size);
+                byte[] data = randomBytes(size, size);
                 String hash = md5(data);
                 store.write(hash, new ByteArrayInputStream(data), size, Set.of());
                 assertArrayEquals(data, ReadBack.block(store, hash));
@@ -107,8 +106,8 @@ class EarlyWriteTest {
                 store.write(hash, Channels.newChannel(new ByteArrayInputStream(data)), -1, Set.of());
                 assertArrayEquals(data, ReadBack.block(store, hash));
             }
-            byte[] data = random(6 * MIB, 9);
-            String wrongHash = md5(random(10, 10));
+            byte[] data = randomBytes(6 * MIB, 9);
+            String wrongHash = md5(randomBytes(10, 10));
             KeepException mismatch = assertThrows(KeepException.class,
                     () -> store.write(wrongHash, new ByteArrayInputStream(data), data.length, Set.of()));
             assertEquals(400, mismatch.status());
@@ -139,15 +138,5 @@ class EarlyWriteTest {
         try (Stream<Path> files = Files.walk(root)) {
             return files.filter(f -> f.getFileName().toString().startsWith("tmp")).count();
         }
-    }
-
-    private static byte[] random(int size, long seed) {
-        byte[] data = new byte[size];
-        new Random(seed).nextBytes(data);
-        return data;
-    }
-
-    private static String md5(byte[] data) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(data));
     }
 }

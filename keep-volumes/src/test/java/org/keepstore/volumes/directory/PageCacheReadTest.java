@@ -4,16 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static org.keepstore.core.testing.TestData.randomBytes;
+import static org.keepstore.core.testing.TestData.md5;
 
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -53,7 +52,7 @@ class PageCacheReadTest {
         DirectoryVolume volume = new DirectoryVolume(dir, VolumeContext.defaults());
         // 8 KiB ends on a page boundary, where the reader makes sure the file really ends.
         for (int size : new int[] {0, 1, 1000, 4096, 8192, 65536}) {
-            byte[] data = random(size, size);
+            byte[] data = randomBytes(size, size);
             String hash = md5(data);
             volume.write(hash, ByteBuffer.wrap(data));
             ByteBuffer into = ByteBuffer.allocate(size);
@@ -77,7 +76,7 @@ class PageCacheReadTest {
     void aFileLongerThanTheRoomIsNotAtHand(@TempDir Path dir) throws Exception {
         DirectoryVolume volume = new DirectoryVolume(dir, VolumeContext.defaults());
         for (int size : new int[] {1000, 4096}) {
-            byte[] data = random(size, 3);
+            byte[] data = randomBytes(size, 3);
             String hash = md5(data);
             volume.write(hash, ByteBuffer.wrap(data));
             ByteBuffer into = ByteBuffer.allocate(size - 1);
@@ -89,7 +88,7 @@ class PageCacheReadTest {
     @Test
     void oddFilesAreLeftToTheUsualRead(@TempDir Path dir) throws Exception {
         DirectoryVolume volume = new DirectoryVolume(dir, VolumeContext.defaults());
-        byte[] data = random(100, 4);
+        byte[] data = randomBytes(100, 4);
         Path target = Files.write(dir.resolve("elsewhere"), data);
 
         String linked = md5(data);
@@ -114,7 +113,7 @@ class PageCacheReadTest {
     void aBlockWrittenPastThePageCacheIsNotAtHand(@TempDir Path dir) throws Exception {
         assumeTrue(supported());
         DirectoryVolume volume = new DirectoryVolume(dir, VolumeContext.defaults());
-        byte[] data = random(MIB, 5); // the smallest block written with direct I/O, the most read this way
+        byte[] data = randomBytes(MIB, 5); // the smallest block written with direct I/O, the most read this way
         String hash = md5(data);
         ByteBuffer buffer = new BufferPool(1, data.length).acquire().buffer().put(data).flip();
         volume.write(hash, buffer);
@@ -135,7 +134,7 @@ class PageCacheReadTest {
     void atMostOneMebibyteIsReadThisWay(@TempDir Path dir) throws Exception {
         assumeTrue(supported());
         DirectoryVolume volume = new DirectoryVolume(dir, false, false, VolumeContext.defaults()); // page cache only
-        byte[] data = random(MIB, 8);
+        byte[] data = randomBytes(MIB, 8);
         String hash = md5(data);
         volume.write(hash, ByteBuffer.wrap(data));
         ByteBuffer into = ByteBuffer.allocate(MIB);
@@ -147,7 +146,7 @@ class PageCacheReadTest {
     @Test
     void aSerializedVolumeNeverReadsThisWay(@TempDir Path dir) throws Exception {
         DirectoryVolume volume = new DirectoryVolume(dir, true, VolumeContext.defaults());
-        byte[] data = random(100, 6);
+        byte[] data = randomBytes(100, 6);
         String hash = md5(data);
         volume.write(hash, ByteBuffer.wrap(data));
         assertEquals(Volume.NOT_AT_HAND, volume.readIfAtHand(hash, ByteBuffer.allocate(100)));
@@ -160,7 +159,7 @@ class PageCacheReadTest {
         KeepStore store = new KeepStore(List.of(Mount.of("zzzzz-nyw5e-000000000000001", volume)),
                 new BufferPool(1), KeepStore.Options.defaults());
         try (store) {
-            byte[] data = random(1000, 7);
+            byte[] data = randomBytes(1000, 7);
             String hash = md5(data);
             store.write(hash, ByteBuffer.wrap(data), java.util.Set.of(), null);
             ByteBuffer copy = store.readIfAtHand(hash, data.length);
@@ -173,20 +172,6 @@ class PageCacheReadTest {
             KeepException e = org.junit.jupiter.api.Assertions.assertThrows(KeepException.class,
                     () -> store.verify(hash));
             assertEquals(502, e.status());
-        }
-    }
-
-    private static byte[] random(int size, long seed) {
-        byte[] b = new byte[size];
-        new Random(seed).nextBytes(b);
-        return b;
-    }
-
-    private static String md5(byte[] data) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(data));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new AssertionError(e);
         }
     }
 }
