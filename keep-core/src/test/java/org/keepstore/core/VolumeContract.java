@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -36,6 +35,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.keepstore.core.testing.MutableClock;
+import org.keepstore.core.testing.TestData;
 
 /**
  * The behaviour every {@link Volume} driver must show (SPEC §8). A driver's test subclasses this
@@ -594,11 +594,7 @@ public abstract class VolumeContract {
     }
 
     protected static String md5(byte[] data) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(data));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return TestData.md5(data);
     }
 
     /** One index line. */
