@@ -46,20 +46,6 @@ import org.slf4j.LoggerFactory;
 public final class KeepStore implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(KeepStore.class);
 
-    /** Reads are hashed in chunks of this size; larger blocks are read ahead and sent ahead. */
-    static final int READ_CHUNK = 1 << 20;
-    /**
-     * The end of a large block that is sent only after the digest matched: a response is
-     * complete only with its last byte, so holding these back keeps unverified bytes from ever
-     * completing one, while all the rest goes out as soon as it is read.
-     */
-    static final int HELD_BACK = 64 << 10;
-    /**
-     * What a large read hands to the sender at once. Fewer, larger hand-overs wake the sending
-     * thread less often; measured here, 4 MiB gave one GET stream about 3% more than 1 MiB
-     * (and 8 MiB nothing more).
-     */
-    static final int SEND_STEP = 4 << 20;
     /**
      * Bodies up to this size are received into an array of their own rather than a pool buffer,
      * and are hashed without a helper thread (handing over would cost more than it saves).
@@ -127,6 +113,8 @@ public final class KeepStore implements AutoCloseable {
      * is read and hashed. At most one helper per pool buffer is busy at a time.
      */
     private final ExecutorService helpers;
+    /** Reads, verifies and delivers one mount's copy of a block. */
+    private final CopyReader copyReader;
     /**
      * "mountUuid/hash" of copies recently found corrupt. Reads try those mounts last, so a
      * large block whose first copy is corrupt (detected only after part of it was sent) can
@@ -169,6 +157,7 @@ public final class KeepStore implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        this.copyReader = new CopyReader(this.pool, helpers);
     }
 
     /** The mounts, in configuration order. */
@@ -706,8 +695,9 @@ public final class KeepStore implements AutoCloseable {
     /**
      * Streams a block to {@code sink}, verifying it (SPEC §4). Mounts are visited in rendezvous
      * order (those recently found to hold a corrupt copy of this block last); a corrupt copy or
-     * error found before the first byte was delivered is logged and the next mount is tried. Chunk N is delivered only after chunk N+1 was read and hashed, and
-     * the last chunk only after the whole block's MD5 matched.
+     * error found before the first byte was delivered is logged and the next mount is tried.
+     * A large copy goes out as it is read, while it is hashed, except its last 64 KiB, which go
+     * out only after the whole block's MD5 matched.
      *
      * @return the number of bytes delivered
      * @throws KeepException 404 if no mount has it; 502 if a corrupt copy was found and no good
@@ -774,12 +764,12 @@ public final class KeepStore implements AutoCloseable {
 
     private long readVerified(String hash, BlockSink sink) throws IOException, InterruptedException {
         requireHash(hash);
-        try (ReadBuffers buffers = new ReadBuffers()) {
+        try (CopyReader.Buffers buffers = copyReader.newBuffers()) {
             boolean corruptSeen = false;
             IOException firstError = null;
             for (Mount m : readOrder(hash)) {
                 try {
-                    return readCopy(m, hash, buffers, sink);
+                    return copyReader.read(m, hash, buffers, sink);
                 } catch (BlockNotFoundException e) {
                     // try the next mount
                 } catch (ChecksumException e) {
@@ -787,7 +777,7 @@ public final class KeepStore implements AutoCloseable {
                     log.warn("corrupt copy of {} on mount {} (volume {}) found after part of it was sent;"
                             + " the response ends short", hash, m.uuid(), m.deviceId());
                     throw e;
-                } catch (UndeliveredCopy e) {
+                } catch (CopyReader.UndeliveredCopy e) {
                     if (e.corrupt) {
                         corruptSeen = true;
                         rememberCorrupt(m, hash);
@@ -800,7 +790,7 @@ public final class KeepStore implements AutoCloseable {
                             firstError = asKeepException(e.getCause());
                         }
                     }
-                } catch (SinkFailure e) {
+                } catch (CopyReader.SinkFailure e) {
                     throw e.unwrap();
                 }
             }
@@ -835,326 +825,6 @@ public final class KeepStore implements AutoCloseable {
 
     private static String corruptKey(Mount m, String hash) {
         return m.uuid() + "/" + hash;
-    }
-
-    /**
-     * Reads one mount's copy into a buffer from {@code buffers}, hashing it and delivering it to
-     * {@code sink} (if not null). A copy of more than one chunk is read ahead by a
-     * {@link Prefetcher}, whose progress also feeds a {@link ChunkSender}: reading, hashing and
-     * sending overlap, and the hashing thread never waits for the sending. The last
-     * {@link #HELD_BACK} bytes go out only after the whole digest matched, so a response never
-     * completes with bytes that were not verified.
-     *
-     * @throws BlockNotFoundException the mount does not have the block
-     * @throws UndeliveredCopy        the copy is corrupt or failed before anything was delivered
-     * @throws SinkFailure            the sink failed (its exception is the cause)
-     * @throws KeepException          after delivery began: {@link ChecksumException} or the
-     *                                read error
-     */
-    private long readCopy(Mount m, String hash, ReadBuffers buffers, BlockSink sink)
-            throws IOException, InterruptedException {
-        StoredBlock block = openCopy(m, hash);
-        if (block.size() > SMALL_BLOCK && !buffers.hasPoolBuffer()) {
-            // Wait for a pool buffer without holding the copy open, so that a reader waiting for
-            // memory never keeps a serialized volume busy.
-            closeQuietly(block, m, hash);
-            buffers.takePoolBuffer();
-            block = openCopy(m, hash);
-        }
-        ByteBuffer buffer = buffers.forSize(block.size());
-        boolean pipelined = block.size() > READ_CHUNK;
-        Delivery delivery = new Delivery(sink, buffer, block.size(), pipelined ? helpers : null);
-        Prefetcher prefetcher = null;
-        try {
-            long storedSize = block.size();
-            if (storedSize < 0 || storedSize > Locator.MAX_BLOCK_SIZE) {
-                throw UndeliveredCopy.corrupt("stored size " + storedSize);
-            }
-            int size = (int) storedSize;
-            MessageDigest md5 = md5();
-            ReadableByteChannel in = StreamChannel.of(block.stream());
-            if (pipelined) {
-                // A helper reads ahead while this thread hashes (see Prefetcher), and what it read
-                // goes on to the client from there.
-                prefetcher = new Prefetcher(in, buffer, size, delivery::sendAhead, helpers);
-            }
-            int position = 0;
-            while (position < size) {
-                int length = Math.min(READ_CHUNK, size - position);
-                boolean complete = prefetcher != null
-                        ? prefetcher.awaitFilled(position + length)
-                        : readFully(in, buffer, position, length);
-                if (!complete) {
-                    throw delivery.corruptCopy(hash, "copy is shorter than its stored size " + size);
-                }
-                md5.update(buffer.duplicate().limit(position + length).position(position));
-                position += length;
-            }
-            if (prefetcher != null) {
-                prefetcher.stop(); // it has read everything; now it hands nothing more over
-            }
-            if (!HexFormat.of().formatHex(md5.digest()).equals(hash)) {
-                throw delivery.corruptCopy(hash, "MD5 does not match");
-            }
-            delivery.sendRest();
-            delivery.finish();
-            return size;
-        } catch (UndeliveredCopy | SinkFailure e) {
-            if (prefetcher != null) {
-                prefetcher.stop();
-            }
-            throw e;
-        } catch (IOException | RuntimeException e) {
-            if (prefetcher != null) {
-                prefetcher.stop(); // before asking whether anything went out: it may still send
-            }
-            if (!delivery.started()) {
-                if (e instanceof BlockNotFoundException notFound) {
-                    throw notFound;
-                }
-                throw new UndeliveredCopy(e, false);
-            }
-            if (e instanceof ChecksumException checksum) {
-                throw checksum;
-            }
-            log.warn("reading {} from mount {} (volume {}) failed after part of it was sent: {}",
-                    hash, m.uuid(), m.deviceId(), e.toString());
-            if (e instanceof BlockNotFoundException) {
-                throw new KeepException(500, "block vanished while being read: " + hash, e);
-            }
-            throw asKeepException(e);
-        } finally {
-            if (prefetcher != null) {
-                prefetcher.stop();
-            }
-            delivery.finishQuietly();
-            closeQuietly(block, m, hash);
-        }
-    }
-
-    private static StoredBlock openCopy(Mount m, String hash) throws IOException {
-        try {
-            return m.volume().open(hash);
-        } catch (BlockNotFoundException e) {
-            throw e;
-        } catch (IOException | RuntimeException e) {
-            throw new UndeliveredCopy(e, false);
-        }
-    }
-
-    /**
-     * The buffer of one read: a pool buffer for a large block (taken once, kept while mounts are
-     * tried), an array of its own for a small one (so small reads never queue for 64 MiB
-     * buffers; their memory is bounded by the requests in flight).
-     */
-    private final class ReadBuffers implements AutoCloseable {
-        private BufferPool.Lease lease;
-
-        boolean hasPoolBuffer() {
-            return lease != null;
-        }
-
-        void takePoolBuffer() throws InterruptedException {
-            lease = pool.acquire();
-        }
-
-        /** A buffer for a copy of {@code size} bytes (a corrupt size gets any; it is rejected later). */
-        ByteBuffer forSize(long size) throws InterruptedException {
-            if (size >= 0 && size <= SMALL_BLOCK) {
-                return ByteBuffer.allocate((int) size);
-            }
-            if (lease == null) {
-                takePoolBuffer();
-            }
-            return lease.buffer();
-        }
-
-        @Override
-        public void close() {
-            if (lease != null) {
-                lease.close();
-            }
-        }
-    }
-
-    /**
-     * Hands a copy's bytes to a sink (or nowhere, for verify), remembering whether anything went
-     * out. For a block of several chunks the sink is fed by a {@link ChunkSender} as the copy is
-     * read ({@link #sendAhead}, on the reading helper's thread), up to all but the last
-     * {@link #HELD_BACK} bytes; {@link #sendRest} sends those once the digest matched.
-     */
-    private static final class Delivery {
-        private final BlockSink sink;
-        private final ByteBuffer buffer;
-        private final long size;
-        private final ChunkSender sender;
-        /** Bytes handed to the sink or the sender so far; guarded by this. */
-        private int sent;
-        /** Something was handed to the sink (begin included); guarded by this. */
-        private boolean started;
-        /** The sink's failure in {@link #sendAhead}, reported by {@link #finish}; guarded by this. */
-        private SinkFailure aheadFailure;
-
-        /** @param pipeline where the sending helper runs, or null to send on the calling thread */
-        Delivery(BlockSink sink, ByteBuffer buffer, long size, ExecutorService pipeline) {
-            this.sink = sink;
-            this.buffer = buffer;
-            this.size = size;
-            this.sender = sink != null && pipeline != null ? new ChunkSender(sink, pipeline) : null;
-        }
-
-        synchronized boolean started() {
-            return started;
-        }
-
-        /**
-         * Sends what was read up to {@code filled}, except the held-back end; called by the
-         * reading helper after each step. Never throws: a failure of the sink is reported by
-         * {@link #finish}.
-         */
-        void sendAhead(int filled) {
-            if (sender == null) {
-                return;
-            }
-            synchronized (this) {
-                int cap = (int) Math.max(0, size - HELD_BACK);
-                int end = Math.min(filled, cap);
-                // Whole steps, not every small read of a stream that reads little at a time.
-                if (aheadFailure != null || end <= sent || (end < cap && end - sent < SEND_STEP)) {
-                    return;
-                }
-                try {
-                    send(end);
-                } catch (SinkFailure e) {
-                    aheadFailure = e;
-                }
-            }
-        }
-
-        /** Sends everything not sent yet (all of it when nothing was sent ahead). */
-        synchronized void sendRest() throws SinkFailure {
-            if (aheadFailure != null) {
-                throw aheadFailure;
-            }
-            send((int) size);
-            begin(); // for the empty block, which has no bytes
-        }
-
-        /** Waits until every byte reached the sink. */
-        void finish() throws SinkFailure {
-            synchronized (this) {
-                if (aheadFailure != null) {
-                    throw aheadFailure;
-                }
-            }
-            if (sender != null) {
-                try {
-                    sender.finish();
-                } catch (IOException | RuntimeException e) {
-                    throw new SinkFailure(e);
-                }
-            }
-        }
-
-        /** After an error: waits until what was handed over reached the sink, ignoring its failures. */
-        void finishQuietly() {
-            if (sender != null) {
-                sender.finishQuietly();
-            }
-        }
-
-        /** Hands bytes {@code [sent, end)} to the sink, through the sender if there is one. */
-        private void send(int end) throws SinkFailure {
-            if (sink == null || end <= sent) {
-                return;
-            }
-            begin();
-            try {
-                ByteBuffer chunk = buffer.duplicate().limit(end).position(sent);
-                if (sender != null) {
-                    sender.send(chunk);
-                } else {
-                    sink.write(chunk);
-                }
-                sent = end;
-            } catch (IOException | RuntimeException e) {
-                throw new SinkFailure(e);
-            }
-        }
-
-        private void begin() throws SinkFailure {
-            if (sink != null && !started) {
-                started = true;
-                try {
-                    sink.begin(size);
-                } catch (IOException | RuntimeException e) {
-                    throw new SinkFailure(e);
-                }
-            }
-        }
-
-        /** The exception for a corrupt copy: fail over if nothing went out yet, else 502. */
-        IOException corruptCopy(String hash, String detail) {
-            if (!started()) {
-                return UndeliveredCopy.corrupt(detail);
-            }
-            return new ChecksumException(hash);
-        }
-    }
-
-    /** A copy that could not be served, before anything was delivered: the caller fails over. */
-    private static final class UndeliveredCopy extends IOException {
-        final boolean corrupt;
-
-        UndeliveredCopy(Throwable cause, boolean corrupt) {
-            super(cause);
-            this.corrupt = corrupt;
-        }
-
-        private UndeliveredCopy(String detail) {
-            super(detail);
-            this.corrupt = true;
-        }
-
-        static UndeliveredCopy corrupt(String detail) {
-            return new UndeliveredCopy(detail);
-        }
-    }
-
-    /** The sink failed (e.g. the client went away); its exception is passed on unchanged. */
-    private static final class SinkFailure extends IOException {
-        SinkFailure(Throwable cause) {
-            super(cause);
-        }
-
-        /** Returns the sink's IOException to be thrown, or throws its RuntimeException. */
-        IOException unwrap() {
-            Throwable c = getCause();
-            if (c instanceof IOException io) {
-                return io;
-            }
-            throw (RuntimeException) c;
-        }
-    }
-
-    /** Reads exactly {@code length} bytes unless the channel ends first (then false). */
-    private static boolean readFully(ReadableByteChannel in, ByteBuffer buffer, int offset, int length)
-            throws IOException {
-        ByteBuffer into = buffer.duplicate().limit(offset + length).position(offset);
-        while (into.hasRemaining()) {
-            if (in.read(into) < 0) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static void closeQuietly(StoredBlock block, Mount m, String hash) {
-        try {
-            block.close();
-        } catch (IOException | RuntimeException e) {
-            log.warn("closing {} on mount {} (volume {}) failed: {}", hash, m.uuid(), m.deviceId(), e.toString());
-        }
     }
 
     // ---------------------------------------------------------------- touch, trash, untrash
@@ -1413,7 +1083,7 @@ public final class KeepStore implements AutoCloseable {
     // ---------------------------------------------------------------- helpers
 
     /** A volume failure as the caller sees it: a KeepException keeps its status, anything else is 500. */
-    private static KeepException asKeepException(Throwable t) {
+    static KeepException asKeepException(Throwable t) {
         if (t instanceof KeepException k) {
             return k;
         }
@@ -1426,7 +1096,7 @@ public final class KeepStore implements AutoCloseable {
         }
     }
 
-    private static MessageDigest md5() {
+    static MessageDigest md5() {
         try {
             return MessageDigest.getInstance("MD5");
         } catch (NoSuchAlgorithmException e) {

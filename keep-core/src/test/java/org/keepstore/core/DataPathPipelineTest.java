@@ -97,7 +97,7 @@ class DataPathPipelineTest {
         MemoryVolume volume = new MemoryVolume(VolumeContext.defaults());
         try (KeepStore store = new KeepStore(List.of(Mount.of(Mount.uuidFor("pipeline"), volume)), pool,
                 KeepStore.Options.defaults())) {
-            byte[] large = randomBytes(5 * KeepStore.READ_CHUNK + 3, 5);
+            byte[] large = randomBytes(5 * CopyReader.READ_CHUNK + 3, 5);
             String largeHash = HexFormat.of().formatHex(md5(large, large.length));
             // A stream that hands out odd-sized pieces, as a network does.
             InputStream trickle = new ByteArrayInputStream(large) {

@@ -178,7 +178,7 @@ class KeepStoreTest {
     @Test
     void writeThenReadSmallEmptyAndMultiChunkBlocks() throws Exception {
         KeepStore s = store(mount(1, volume()), mount(2, volume()));
-        for (byte[] data : List.of(FOO, new byte[0], randomBytes(3 * KeepStore.READ_CHUNK + 12345, 1))) {
+        for (byte[] data : List.of(FOO, new byte[0], randomBytes(3 * CopyReader.READ_CHUNK + 12345, 1))) {
             WriteResult r = put(s, data);
             assertEquals(Locator.of(md5(data), data.length), r.locator());
             assertEquals(1, r.replicas());
@@ -332,12 +332,12 @@ class KeepStoreTest {
 
     @Test
     void largeExistingCopiesAreComparedWhole() throws Exception {
-        byte[] data = randomBytes(3 * KeepStore.READ_CHUNK + 5, 21);
+        byte[] data = randomBytes(3 * CopyReader.READ_CHUNK + 5, 21);
         String hash = md5(data);
         byte[] differsLate = data.clone();
         differsLate[300 * 1024] ^= 1;
         byte[] longer = java.util.Arrays.copyOf(data, data.length + 1);
-        for (byte[] stored : List.of(differsLate, java.util.Arrays.copyOf(data, 2 * KeepStore.READ_CHUNK), longer)) {
+        for (byte[] stored : List.of(differsLate, java.util.Arrays.copyOf(data, 2 * CopyReader.READ_CHUNK), longer)) {
             KeepStore s = store(mount(1, volume()));
             MemoryVolume v = inOrder(s, hash).get(0);
             v.putRaw(hash, stored);
@@ -568,7 +568,7 @@ class KeepStoreTest {
     void corruptFirstCopyIsSkippedAndTheGoodOneServed() throws Exception {
         // Blocks of up to one chunk are verified before any byte goes out. (A larger corrupt
         // copy is only detected after its first chunks were sent: see the multi-chunk test.)
-        for (byte[] data : List.of(FOO, randomBytes(KeepStore.READ_CHUNK, 5))) {
+        for (byte[] data : List.of(FOO, randomBytes(CopyReader.READ_CHUNK, 5))) {
             String hash = md5(data);
             KeepStore s = store(mount(1, volume()), mount(2, volume()));
             List<MemoryVolume> order = inOrder(s, hash);
@@ -606,7 +606,7 @@ class KeepStoreTest {
 
     @Test
     void corruptMultiChunkBlockIsCutShortAndNeverDeliveredWhole() throws Exception {
-        byte[] data = randomBytes(3 * KeepStore.READ_CHUNK, 9);
+        byte[] data = randomBytes(3 * CopyReader.READ_CHUNK, 9);
         String hash = md5(data);
         MemoryVolume v = volume();
         KeepStore s = store(mount(1, v));
@@ -616,13 +616,13 @@ class KeepStoreTest {
         CapturingSink sink = new CapturingSink();
         assertThrows(ChecksumException.class, () -> s.read(hash, sink));
         assertEquals(data.length, sink.begunWith);
-        assertEquals(data.length - KeepStore.HELD_BACK, sink.bytes.size(), "all but the held-back end went out");
+        assertEquals(data.length - CopyReader.HELD_BACK, sink.bytes.size(), "all but the held-back end went out");
         assertEquals(502, status(() -> s.verify(hash)));
     }
 
     @Test
     void afterACutShortReadTheRetryIsServedFromAGoodCopy() throws Exception {
-        byte[] data = randomBytes(2 * KeepStore.READ_CHUNK + 7, 17);
+        byte[] data = randomBytes(2 * CopyReader.READ_CHUNK + 7, 17);
         String hash = md5(data);
         KeepStore s = store(mount(1, volume()), mount(2, volume()));
         List<MemoryVolume> order = inOrder(s, hash);
@@ -689,7 +689,7 @@ class KeepStoreTest {
 
     @Test
     void readErrorBeforeDeliveryFailsOverAfterDeliveryCutsShort() throws Exception {
-        byte[] data = randomBytes(KeepStore.SEND_STEP + 2 * KeepStore.READ_CHUNK, 11);
+        byte[] data = randomBytes(CopyReader.SEND_STEP + 2 * CopyReader.READ_CHUNK, 11);
         String hash = md5(data);
         MemoryVolume good = volume();
         good.putRaw(hash, data);
@@ -697,7 +697,7 @@ class KeepStoreTest {
         // Fails within the first chunk: nothing delivered yet, so the next mount serves it.
         MemoryVolume early = volume();
         early.putRaw(hash, data);
-        KeepStore s1 = store(new Mount(uuid(1), new FailingVolume(early, KeepStore.READ_CHUNK / 2), true, true, 1,
+        KeepStore s1 = store(new Mount(uuid(1), new FailingVolume(early, CopyReader.READ_CHUNK / 2), true, true, 1,
                 Set.of("default"), 1), mount(2, good));
         assertArrayEquals(data, get(s1, hash));
 
@@ -705,7 +705,7 @@ class KeepStoreTest {
         // response is cut short.
         MemoryVolume late = volume();
         late.putRaw(hash, data);
-        int failAt = KeepStore.SEND_STEP + KeepStore.READ_CHUNK + 10;
+        int failAt = CopyReader.SEND_STEP + CopyReader.READ_CHUNK + 10;
         KeepStore s2 = store(new Mount(uuid(3), new FailingVolume(late, failAt), true, true, 1, Set.of("default"), 1),
                 mount(4, good));
         CapturingSink sink = new CapturingSink();
@@ -717,7 +717,7 @@ class KeepStoreTest {
 
     @Test
     void sinkFailuresArePassedOnWithoutFailover() {
-        byte[] data = randomBytes(2 * KeepStore.READ_CHUNK, 13);
+        byte[] data = randomBytes(2 * CopyReader.READ_CHUNK, 13);
         String hash = md5(data);
         MemoryVolume v1 = volume();
         MemoryVolume v2 = volume();
