@@ -14,7 +14,10 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -211,6 +214,8 @@ class InProcessServerTest extends KeepProtocolContract {
             holder.getOutputStream().write(data, 0, 10);
             holder.getOutputStream().flush();
             awaitRequestsInFlight(other, 2);
+            // Counted in flight is not yet holding the buffer: a GET sent before that would take it.
+            awaitBuffersInUse(other, 1);
             try (Socket waiter = other.socket()) {
                 TestHttp.write(waiter.getOutputStream(), "GET /" + signed + " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_TOKEN + "\r\n\r\n");
                 awaitRequestsInFlight(other, 3);
@@ -236,6 +241,7 @@ class InProcessServerTest extends KeepProtocolContract {
             holder.getOutputStream().write(data, 0, 10);
             holder.getOutputStream().flush();
             awaitRequestsInFlight(other, 2);
+            awaitBuffersInUse(other, 1);
             String get = "GET /" + signed + " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_TOKEN + "\r\n\r\n";
             TestHttp.write(client.getOutputStream(), get);
             awaitRequestsInFlight(other, 3);
@@ -257,16 +263,26 @@ class InProcessServerTest extends KeepProtocolContract {
 
     /** Polls /status.json (which counts itself) until {@code n} requests are in flight. */
     private static void awaitRequestsInFlight(TestHttp client, int n) throws Exception {
-        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        awaitStatusFigure(client, "requests in flight", status -> status.get("RequestsCurrent"), n);
+    }
+
+    /** Polls /status.json until {@code n} pool buffers are taken. */
+    private static void awaitBuffersInUse(TestHttp client, int n) throws Exception {
+        awaitStatusFigure(client, "buffers in use", status -> status.get("BufferPool").get("BuffersInUse"), n);
+    }
+
+    private static void awaitStatusFigure(TestHttp client, String what,
+            Function<JsonNode, JsonNode> figure, int n) throws Exception {
+        ObjectMapper json = new ObjectMapper();
         int last = -1;
         for (int i = 0; i < 1200; i++) {
-            last = json.readTree(client.get("/status.json").body()).get("RequestsCurrent").asInt();
+            last = figure.apply(json.readTree(client.get("/status.json").body())).asInt();
             if (last == n) {
                 return;
             }
             Thread.sleep(50);
         }
-        throw new AssertionError("requests in flight stayed at " + last + ", expected " + n);
+        throw new AssertionError(what + " stayed at " + last + ", expected " + n);
     }
 
     private static TestHttp.Response waitForStatus(TestHttp client, int status) throws Exception {
