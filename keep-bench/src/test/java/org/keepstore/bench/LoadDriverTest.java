@@ -30,4 +30,21 @@ class LoadDriverTest {
         assertTrue(Files.readString(out.resolve("load-report.svg")).startsWith("<svg"));
         assertTrue(Files.notExists(out.resolve("load-volumes").resolve("large")), "volumes are removed");
     }
+
+    @Test
+    void aServerThatJcmdCannotAttachToIsStillMeasured(@TempDir Path out) throws Exception {
+        // Like a server that is no JVM at all (another keepstore given with --launcher).
+        LoadDriver driver = new LoadDriver(LoadDriver.Options.parse("--quick", "--phases", "index",
+                "--server-main", StandInKeepServer.class.getName(),
+                "--server-jvm-option", "-XX:+DisableAttachMechanism",
+                "--out", out.toString(), "--max-seconds", "300"));
+
+        assertEquals(0, driver.runWithLimits());
+
+        String report = Files.readString(out.resolve("load-report.md"));
+        assertTrue(report.contains("GET /index, 500 blocks"), report);
+        assertTrue(report.contains("server RSS during /index"), report);
+        assertTrue(!report.contains("live heap growth"), report);
+        assertTrue(!report.contains("PROBLEM"), report);
+    }
 }
