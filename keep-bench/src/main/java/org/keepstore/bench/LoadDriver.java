@@ -643,11 +643,15 @@ public final class LoadDriver {
                 rows.add(new PendingRow("GET /index, " + options.indexBlocks() + " blocks ("
                         + Report.number(expectedBytes / 1e6) + " MB)", "ms", ms, bytesPerSecond, Double.NaN, "", null,
                         String.format(Locale.ROOT, "CPU server %.2f", serverCpu / wall)));
+                String heapFigure = "server live heap growth, mid-/index vs idle (after full GC)";
+                String heapGoal = String.format(Locale.ROOT, "< %.0f MiB", GOAL_INDEX_HEAP_MIB);
                 if (before != null) {
                     double growthMiB = (during[0] - before) / (double) MIB;
-                    rows.add(plainRow("server live heap growth, mid-/index vs idle (after full GC)", "MiB",
-                            Samples.of(growthMiB), String.format(Locale.ROOT, "< %.0f MiB", GOAL_INDEX_HEAP_MIB),
+                    rows.add(plainRow(heapFigure, "MiB", Samples.of(growthMiB), heapGoal,
                             growthMiB < GOAL_INDEX_HEAP_MIB, "jcmd GC.heap_info"));
+                } else {
+                    rows.add(plainRow(heapFigure, "MiB", Samples.of(Double.NaN), heapGoal, null,
+                            "not measured: jcmd cannot attach to this server"));
                 }
                 rows.add(plainRow("server RSS during /index (peak − idle)", "MiB", Samples.of(rssPeak - rssBefore),
                         "", null, "peak " + Report.number(rssPeak) + " MiB"));

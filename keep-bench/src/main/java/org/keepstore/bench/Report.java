@@ -53,7 +53,11 @@ final class Report {
         return md.toString();
     }
 
+    /** A figure for the table; NaN (not measured) shows as "–". */
     static String number(double value) {
+        if (Double.isNaN(value)) {
+            return "–";
+        }
         double abs = Math.abs(value);
         if (abs >= 1000) {
             return String.format(Locale.ROOT, "%,.0f", value);
