@@ -153,10 +153,7 @@ public final class Main {
             BlobSigner signer = settings.blobSigningKey() == null ? null
                     : new BlobSigner(settings.blobSigningKey(), settings.blobSignatureTtl(), clock);
             ServerSettings.WorkerConcurrency workers = settings.workerConcurrency();
-            // Pulls from other servers of the cluster send locators signed with our key for the
-            // admin token (the reference uses the cluster's system token the same way), so a
-            // server sharing the key accepts them even when it enforces permissions.
-            pullWorker = new PullWorker(store, signer, settings.adminToken(), KeepClient.builder().build(),
+            pullWorker = new PullWorker(store, signer, KeepClient.builder().build(),
                     Math.max(1, workers.replicate()));
             trashWorker = new TrashWorker(store, Math.max(1, workers.trash()));
             server = KeepHttpServer.builder(store)

@@ -24,11 +24,12 @@ import org.slf4j.LoggerFactory;
  * none is named, on the first writable mount in rendezvous order.
  *
  * <p><b>Authorization.</b> The locator is signed with this server's {@link BlobSigner} for
- * {@link #token the pull token}, and that token is sent with the request, so any server of the
- * same cluster (same signing key) accepts it even when it enforces permissions. The server
- * passes its admin (data-manager) token as the pull token when one is configured, as the
- * reference keepstore uses the cluster's system token; otherwise {@link #DEFAULT_TOKEN}. The
- * token itself grants nothing: only the signature made with the shared key does.
+ * {@link #PULL_TOKEN}, and that token is sent with the request, so any server of the same
+ * cluster (same signing key) accepts it even when it enforces permissions. The token is a fixed,
+ * public string on purpose: it grants nothing by itself (only the signature made with the shared
+ * key does), and a pull list may name any host, so no secret of this server (its admin token
+ * is the cluster's root token under {@code -config}) may ever be sent to one. The reference
+ * keepstore sends the same string.
  *
  * <p>Items with an invalid locator, without a size hint, or naming an unknown or read-only
  * mount are logged and skipped; a failed fetch or write is logged and the list moves on.
@@ -37,14 +38,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class PullWorker extends ListWorker<PullItem> {
 
-    /** The token used when the server has no admin token to sign pull requests with. */
-    public static final String DEFAULT_TOKEN = "keepstore-pull-worker";
+    /** The token pull requests are signed for and sent with: public, not a credential. */
+    public static final String PULL_TOKEN = "keepstore-token-used-for-pulling-data-from-same-cluster";
 
     private static final Logger log = LoggerFactory.getLogger(PullWorker.class);
 
     private final KeepStore store;
     private final BlobSigner signer;
-    private final String token;
     private final KeepClient client;
 
     /**
@@ -52,23 +52,21 @@ public final class PullWorker extends ListWorker<PullItem> {
      *
      * @param store       where pulled blocks are written
      * @param signer      signs the locators sent to other servers; null when no key is configured
-     * @param token       the token to sign for and send; null or empty = {@link #DEFAULT_TOKEN}
      * @param client      a client whose settings (timeouts, retries, connections) are used for
      *                    every pull; its services are replaced by each item's servers
      * @param concurrency worker threads ({@code BlobReplicateConcurrency}, default 1)
      */
-    public PullWorker(KeepStore store, BlobSigner signer, String token, KeepClient client, int concurrency) {
+    public PullWorker(KeepStore store, BlobSigner signer, KeepClient client, int concurrency) {
         super("pull-worker", concurrency);
         this.store = Objects.requireNonNull(store, "store");
         this.signer = signer;
-        this.token = token == null || token.isEmpty() ? DEFAULT_TOKEN : token;
         this.client = Objects.requireNonNull(client, "client");
         start();
     }
 
     /** A pull worker with default client settings. */
-    public PullWorker(KeepStore store, BlobSigner signer, String token, int concurrency) {
-        this(store, signer, token, KeepClient.builder().build(), concurrency);
+    public PullWorker(KeepStore store, BlobSigner signer, int concurrency) {
+        this(store, signer, KeepClient.builder().build(), concurrency);
     }
 
     @Override
@@ -108,8 +106,8 @@ public final class PullWorker extends ListWorker<PullItem> {
             return;
         }
 
-        Locator request = signer == null ? locator : signer.sign(locator, token);
-        KeepClient fromSources = client.toBuilder().services(sources).inGivenOrder(true).token(token).build();
+        Locator request = signer == null ? locator : signer.sign(locator, PULL_TOKEN);
+        KeepClient fromSources = client.toBuilder().services(sources).inGivenOrder(true).token(PULL_TOKEN).build();
         BufferPool pool = store.bufferPool();
         try (BufferPool.Lease lease = pool.acquire()) {
             ByteBuffer buffer = lease.buffer();

@@ -71,7 +71,7 @@ class PullWorkerTest {
     private PullWorker worker(KeepStore store, int concurrency) {
         KeepClient client = KeepClient.builder().sleeper(d -> { }).attempts(2)
                 .requestTimeout(Duration.ofSeconds(20)).build();
-        PullWorker worker = new PullWorker(store, signer, "admin-token", client, concurrency);
+        PullWorker worker = new PullWorker(store, signer, client, concurrency);
         toClose.add(worker);
         return worker;
     }
@@ -131,10 +131,10 @@ class PullWorkerTest {
         assertFalse(volReadOnly.contains(hash));
 
         ScriptedKeepServer.Seen request = source.requests().get(0);
-        assertEquals("Bearer admin-token", request.authorization());
+        assertEquals("Bearer " + PullWorker.PULL_TOKEN, request.authorization());
         Locator asked = Locator.parse(request.path().substring(1));
         assertEquals(hash, asked.hash());
-        assertEquals(BlobSigner.Verdict.VALID, signer.check(asked, "admin-token"));
+        assertEquals(BlobSigner.Verdict.VALID, signer.check(asked, PullWorker.PULL_TOKEN));
     }
 
     @Test
