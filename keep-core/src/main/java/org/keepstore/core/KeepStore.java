@@ -123,6 +123,8 @@ public final class KeepStore implements AutoCloseable {
      */
     private final Set<String> knownCorrupt = ConcurrentHashMap.newKeySet();
     private static final int KNOWN_CORRUPT_LIMIT = 10_000;
+    /** Keeps a PUT's touch or write and a trash of the same block from interleaving. */
+    private final BlockLocks blockLocks = new BlockLocks();
 
     /**
      * @param mounts  the mounts, in configuration order; UUIDs must be distinct
@@ -416,6 +418,11 @@ public final class KeepStore implements AutoCloseable {
      */
     private WriteResult store(String hash, ByteBuffer data, Set<String> storageClasses, String mountUuid,
                               EarlyWrite early) throws IOException {
+        return blockLocks.holding(hash, () -> storeHoldingLock(hash, data, storageClasses, mountUuid, early));
+    }
+
+    private WriteResult storeHoldingLock(String hash, ByteBuffer data, Set<String> storageClasses, String mountUuid,
+                                         EarlyWrite early) throws IOException {
         storageClasses = classesToSatisfy(storageClasses, mountUuid);
         List<Mount> candidates;
         if (mountUuid != null && !mountUuid.isEmpty()) {
@@ -837,21 +844,23 @@ public final class KeepStore implements AutoCloseable {
      */
     public void touch(String hash) throws IOException {
         requireHash(hash);
-        KeepException firstError = null;
-        for (Mount m : writableOrder(hash)) {
-            try {
-                m.volume().touch(hash);
-                return;
-            } catch (BlockNotFoundException e) {
-                // next
-            } catch (IOException | RuntimeException e) {
-                log.warn("touch {} on mount {} (volume {}) failed: {}", hash, m.uuid(), m.deviceId(), e.toString());
-                if (firstError == null) {
-                    firstError = asKeepException(e);
+        blockLocks.holding(hash, () -> {
+            KeepException firstError = null;
+            for (Mount m : writableOrder(hash)) {
+                try {
+                    m.volume().touch(hash);
+                    return null;
+                } catch (BlockNotFoundException e) {
+                    // next
+                } catch (IOException | RuntimeException e) {
+                    log.warn("touch {} on mount {} (volume {}) failed: {}", hash, m.uuid(), m.deviceId(), e.toString());
+                    if (firstError == null) {
+                        firstError = asKeepException(e);
+                    }
                 }
             }
-        }
-        throw firstError != null ? firstError : new BlockNotFoundException(hash);
+            throw firstError != null ? firstError : new BlockNotFoundException(hash);
+        });
     }
 
     /**
@@ -866,6 +875,13 @@ public final class KeepStore implements AutoCloseable {
         if (!options.trashEnabled()) {
             throw KeepException.methodNotAllowed();
         }
+        blockLocks.holding(hash, () -> {
+            trashOnEveryTrashableMount(hash);
+            return null;
+        });
+    }
+
+    private void trashOnEveryTrashableMount(String hash) throws IOException {
         boolean found = false;
         KeepException firstError = null;
         for (Mount m : rendezvousOrder(hash)) {
@@ -928,6 +944,10 @@ public final class KeepStore implements AutoCloseable {
         } else {
             targets = rendezvousOrder(hash);
         }
+        return blockLocks.holding(hash, () -> trashWhereMtimeIs(hash, mtimeNanos, targets));
+    }
+
+    private int trashWhereMtimeIs(String hash, long mtimeNanos, List<Mount> targets) throws IOException {
         int trashed = 0;
         KeepException firstError = null;
         for (Mount m : targets) {
@@ -965,6 +985,13 @@ public final class KeepStore implements AutoCloseable {
      */
     public void untrash(String hash) throws IOException {
         requireHash(hash);
+        blockLocks.holding(hash, () -> {
+            untrashOnEveryWritableMount(hash);
+            return null;
+        });
+    }
+
+    private void untrashOnEveryWritableMount(String hash) throws IOException {
         int restored = 0;
         KeepException firstError = null;
         for (Mount m : writableOrder(hash)) {

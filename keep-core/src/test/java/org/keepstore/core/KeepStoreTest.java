@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.FutureTask;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -809,6 +810,36 @@ class KeepStoreTest {
         s.trash(FOO_HASH);
         assertEquals(0, v.trashedCopies(FOO_HASH));
         assertEquals(404, status(() -> s.untrash(FOO_HASH)));
+    }
+
+    @Test
+    void aPutArrivingWhileTheBlockIsBeingTrashedKeepsIt() throws Exception {
+        // DELETE has found the copy old enough and is about to trash it when a PUT of the same
+        // block arrives. In either order the PUT's acknowledged block must stay readable: a PUT
+        // that touched the copy in between would otherwise see it deleted right after its 200.
+        MemoryVolume inner = volume(Duration.ZERO);
+        inner.putRaw(FOO_HASH, FOO, clock.nanos());
+        KeepStore[] store = new KeepStore[1];
+        FutureTask<WriteResult> put = new FutureTask<>(() -> put(store[0], FOO));
+        Thread putter = new Thread(put, "racing-put");
+        Volume racing = new ForwardingVolume(inner) {
+            @Override
+            public void trash(String hash) throws IOException {
+                putter.start();
+                // Go on once the PUT is done, or parked waiting for the trash to finish.
+                while (!put.isDone() && putter.getState() != Thread.State.WAITING) {
+                    Thread.onSpinWait();
+                }
+                super.trash(hash);
+            }
+        };
+        store[0] = store(mount(1, racing));
+        clock.advance(TTL);
+
+        store[0].trash(FOO_HASH);
+
+        assertEquals(1, put.get().replicas());
+        assertArrayEquals(FOO, get(store[0], FOO_HASH), "the acknowledged block was trashed");
     }
 
     @Test
