@@ -106,6 +106,9 @@ final class CopyReader {
             if (prefetcher != null) {
                 prefetcher.stop(); // it has read everything; now it hands nothing more over
             }
+            // The whole copy is in the buffer: let the volume go before the client has taken it
+            // all, so a slow client never keeps a serialized volume's only I/O slot.
+            closeQuietly(block, m, hash);
             if (!HexFormat.of().formatHex(md5.digest()).equals(hash)) {
                 throw delivery.corruptCopy(hash, "MD5 does not match");
             }

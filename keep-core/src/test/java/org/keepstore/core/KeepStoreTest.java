@@ -12,6 +12,7 @@ import static org.keepstore.core.testing.TestData.md5;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -26,10 +27,15 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.keepstore.core.testing.ForwardingVolume;
 import org.keepstore.core.testing.MutableClock;
 
@@ -111,7 +117,7 @@ class KeepStoreTest {
     }
 
     /** Records what a read delivered. */
-    static final class CapturingSink implements BlockSink {
+    static class CapturingSink implements BlockSink {
         final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         long begunWith = -1;
         int chunks;
@@ -642,6 +648,46 @@ class KeepStoreTest {
         KeepStore s = store(mount(1, volume()), mount(2, volume()));
         assertEquals(404, status(() -> get(s, FOO_HASH)));
         assertEquals(404, status(() -> s.verify(FOO_HASH)));
+    }
+
+    @ParameterizedTest(name = "{0} bytes")
+    @ValueSource(ints = {1000, 3 << 20})
+    void aCopyIsClosedOnceReadNotOnceTheClientHasItAll(int size) throws Exception {
+        // A serialized volume has one I/O slot, held while a copy is open: a slow client must
+        // not keep it. This sink takes nothing until the copy it is fed from is closed.
+        AtomicReference<CountDownLatch> lastCopyClosed = new AtomicReference<>();
+        Volume volume = new ForwardingVolume(volume()) {
+            @Override
+            public StoredBlock open(String hash) throws IOException {
+                StoredBlock block = super.open(hash);
+                CountDownLatch closed = new CountDownLatch(1);
+                lastCopyClosed.set(closed);
+                return new StoredBlock(block.size(), new FilterInputStream(block.stream()) {
+                    @Override
+                    public void close() throws IOException {
+                        super.close();
+                        closed.countDown();
+                    }
+                });
+            }
+        };
+        KeepStore s = store(mount(1, volume));
+        byte[] data = randomBytes(size, 7);
+        put(s, data);
+        CapturingSink slowClient = new CapturingSink() {
+            @Override
+            public void write(ByteBuffer chunk) {
+                try {
+                    assertTrue(lastCopyClosed.get().await(60, TimeUnit.SECONDS), "the copy stayed open for the client");
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+                super.write(chunk);
+            }
+        };
+
+        assertEquals(size, s.read(md5(data), slowClient));
+        assertArrayEquals(data, slowClient.bytes.toByteArray());
     }
 
     @Test

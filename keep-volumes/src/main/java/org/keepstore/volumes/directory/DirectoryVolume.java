@@ -941,7 +941,6 @@ public final class DirectoryVolume implements Volume {
         context.metrics().operation(deviceId, name);
     }
 
-    /** 503 if the root directory itself has gone (unmounted disk, deleted directory). */
     /**
      * The error for a block file that is not there: 404, unless the whole volume root has
      * gone (an unmounted disk), which is 503 so the engine does not report the block missing.
@@ -951,6 +950,7 @@ public final class DirectoryVolume implements Volume {
         return new BlockNotFoundException(hash);
     }
 
+    /** 503 if the root directory itself has gone (unmounted disk, deleted directory). */
     private void checkRootAvailable() throws KeepException {
         if (!Files.isDirectory(root)) {
             throw unavailable(null);
