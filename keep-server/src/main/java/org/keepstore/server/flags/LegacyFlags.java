@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -351,14 +352,23 @@ public final class LegacyFlags {
         long requests = maxRequests == 0 ? 2 * maxBuffers : maxRequests;
 
         List<VolumeSpec> specs = new ArrayList<>();
-        Set<String> uuids = new HashSet<>();
+        // A mount's UUID comes from its volume's name (path, bucket or container), so it is the
+        // same on every start. Distinct volumes that share a name (one bucket name on two
+        // endpoints, a bucket and a container) get theirs from where they are as well.
+        Set<String> locations = new HashSet<>();
+        Map<String, Set<String>> locationsByName = new HashMap<>();
         for (PendingVolume v : volumes) {
-            VolumeSpec spec = toSpec(v);
-            // The same volume twice would be one mount counted twice (its UUID comes from its name).
-            if (!uuids.add(spec.uuid())) {
+            String location = location(v);
+            // The same volume twice would be one mount counted twice.
+            if (!locations.add(location)) {
                 throw new StartupException("volume " + v.name() + " is given more than once");
             }
-            specs.add(spec);
+            locationsByName.computeIfAbsent(identityName(v), k -> new HashSet<>()).add(location);
+        }
+        for (PendingVolume v : volumes) {
+            String name = identityName(v);
+            boolean shared = locationsByName.get(name).size() > 1;
+            specs.add(toSpec(v, Mount.uuidFor(shared ? location(v) : name)));
         }
         if (volumes.isEmpty() && configFile.isEmpty()) {
             // With -config the volumes come from the cluster config, so nothing is discovered.
@@ -371,7 +381,7 @@ public final class LegacyFlags {
                 parameters.put("Root", dir.path().toString());
                 parameters.put("Serialize", serialize);
                 specs.add(toSpec(new PendingVolume("Directory", dir.path().toString(), readonly || dir.readOnly(),
-                        serialize, parameters, Map.of(), 1)));
+                        serialize, parameters, Map.of(), 1), Mount.uuidFor(dir.path().toString())));
             }
         }
         return new ServerSettings(host, port, specs, enforcePermissions, signingKey, Duration.ofSeconds(ttlSeconds),
@@ -389,7 +399,32 @@ public final class LegacyFlags {
         }
     }
 
-    private VolumeSpec toSpec(PendingVolume v) throws StartupException {
+    /** A volume's name as its UUID is made from: a directory's path with extra slashes removed. */
+    private static String identityName(PendingVolume v) throws StartupException {
+        return v.driver().equals("Directory") ? path("-volume", v.name()).toString() : v.name();
+    }
+
+    /**
+     * Where a volume is, telling it apart from every other: a directory as the file system
+     * resolves it (so a trailing slash, "." or a symlink does not make a second volume of it);
+     * the endpoint or account and the bucket or container of a cloud volume.
+     */
+    private static String location(PendingVolume v) throws StartupException {
+        return switch (v.driver()) {
+            case "Directory" -> {
+                try {
+                    yield "directory:" + path("-volume", v.name()).toRealPath();
+                } catch (IOException e) {
+                    throw new StartupException("-volume " + v.name() + ": no such directory");
+                }
+            }
+            case "S3" -> "s3:" + v.parameters().getOrDefault("Endpoint", "") + "/" + v.name();
+            default -> "azure:" + v.parameters().getOrDefault("Endpoint", "") + "/"
+                    + v.parameters().getOrDefault("StorageAccountName", "") + "/" + v.name();
+        };
+    }
+
+    private VolumeSpec toSpec(PendingVolume v, String uuid) throws StartupException {
         Map<String, Object> parameters = new LinkedHashMap<>(v.parameters());
         if (v.driver().equals("Directory")) {
             Path root = path("-volume", v.name());
@@ -405,7 +440,6 @@ public final class LegacyFlags {
             };
             parameters.put(secret.getKey(), readSecretFile(flag, secret.getValue()));
         }
-        String uuid = Mount.uuidFor(v.name());
         return new VolumeSpec(v.driver(), parameters, uuid, v.name(), !v.readonly(), v.replication());
     }
 

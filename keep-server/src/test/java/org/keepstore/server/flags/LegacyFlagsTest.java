@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -188,6 +189,32 @@ class LegacyFlagsTest {
             String message = assertThrows(StartupException.class, () -> settings(bad)).getMessage();
             assertTrue(message.contains("not a valid path"), message);
         }
+    }
+
+    @Test
+    void oneDirectorySpelledTwoWaysIsOneVolume() throws Exception {
+        Path a = dir("a");
+        Path link = Files.createSymbolicLink(tmp.resolve("link-to-a"), a);
+        for (String other : List.of(a + "/", a + "/./", link.toString())) {
+            assertTrue(assertThrows(StartupException.class, () -> settings("-volume=" + a, "-volume=" + other))
+                    .getMessage().contains("more than once"), other);
+        }
+        assertEquals(Mount.uuidFor(a.toString()), settings("-volume=" + a + "/").volumes().get(0).uuid(),
+                "a trailing slash does not change the mount's UUID");
+    }
+
+    @Test
+    void distinctCloudVolumesSharingANameGetDistinctStableUuids() throws Exception {
+        String[] flags = {"-s3-endpoint=http://127.0.0.1:9000", "-s3-bucket-volume=keep",
+            "-s3-endpoint=http://127.0.0.1:9001", "-s3-bucket-volume=keep",
+            "-azure-storage-account-name=acct", "-azure-storage-container-volume=keep",
+            "-s3-bucket-volume=other"};
+        List<String> uuids = settings(flags).volumes().stream().map(VolumeSpec::uuid).toList();
+        assertEquals(4, Set.copyOf(uuids).size(), uuids.toString());
+        assertEquals(uuids, settings(flags).volumes().stream().map(VolumeSpec::uuid).toList(), "same on every start");
+        assertEquals(Mount.uuidFor("other"), uuids.get(3), "a name no other volume has is enough");
+        assertTrue(assertThrows(StartupException.class, () -> settings("-s3-endpoint=http://127.0.0.1:9000",
+                "-s3-bucket-volume=keep", "-s3-bucket-volume=keep")).getMessage().contains("more than once"));
     }
 
     @Test
