@@ -82,6 +82,11 @@ public final class BlobSigner {
         if (hint == null) {
             return Verdict.MISSING;
         }
+        if (signatureHints(locator) > 1) {
+            // Which one would count? The reference accepts exactly one; so does this check, so
+            // that the order of the hints cannot change the answer.
+            return Verdict.INVALID;
+        }
         // hint = "A" + 40 hex + "@" + 8 hex, as the reference server requires.
         int at = hint.indexOf('@');
         if (at != 1 + SIGNATURE_HEX_LENGTH || hint.length() != at + 1 + EXPIRY_HEX_LENGTH) {
@@ -116,6 +121,16 @@ public final class BlobSigner {
             case EXPIRED -> throw KeepException.unauthorized(KeepException.EXPIRED_SIGNATURE);
             case MISSING, INVALID -> throw KeepException.badRequest(KeepException.INVALID_SIGNATURE);
         }
+    }
+
+    private static int signatureHints(Locator locator) {
+        int count = 0;
+        for (String h : locator.hints()) {
+            if (h.charAt(0) == 'A') {
+                count++;
+            }
+        }
+        return count;
     }
 
     public Duration ttl() {

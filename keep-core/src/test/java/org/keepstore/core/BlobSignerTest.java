@@ -102,6 +102,12 @@ class BlobSignerTest {
         // A changed expiry invalidates the MAC.
         String later = String.format("%08x", Long.parseLong(exp, 16) + 1);
         assertEquals(Verdict.INVALID, s.check(Locator.parse(HASH + "+3+A" + sig + "@" + later), "tok"));
+        // Two signatures: invalid, whichever comes first (the answer must not depend on order).
+        String good = signed.signatureHint();
+        String wrong = "A" + "0".repeat(40) + "@" + exp;
+        assertEquals(Verdict.INVALID, s.check(Locator.parse(HASH + "+3+" + good + "+" + wrong), "tok"));
+        assertEquals(Verdict.INVALID, s.check(Locator.parse(HASH + "+3+" + wrong + "+" + good), "tok"));
+        assertEquals(Verdict.INVALID, s.check(Locator.parse(HASH + "+3+" + good + "+" + good), "tok"));
     }
 
     @Test
