@@ -16,6 +16,8 @@ final class RequestLog {
 
     /** The MAC part of a {@code +A<sig>@<exp>} hint; the expiry stays, it helps debugging. */
     private static final Pattern SIGNATURE = Pattern.compile("\\+A[^+@/?&]*");
+    /** The signature in a remote hint, {@code +R<cluster>-<sig>@<exp>}; the cluster id stays. */
+    private static final Pattern REMOTE_SIGNATURE = Pattern.compile("(\\+R[^+@/?&-]*-)[^+@/?&]*");
     private static final Pattern TOKEN_PARAMETER = Pattern.compile("(?i)(api_token=)[^&]*");
     private static final char[] ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz".toCharArray();
 
@@ -45,6 +47,9 @@ final class RequestLog {
     static String redact(String path, String query) {
         // Most paths hold no signature: skip the regex for them (it runs for every request).
         String shown = path.contains("+A") ? SIGNATURE.matcher(path).replaceAll("+A***") : path;
+        if (shown.contains("+R")) {
+            shown = REMOTE_SIGNATURE.matcher(shown).replaceAll("$1***");
+        }
         if (query != null && !query.isEmpty()) {
             shown += "?" + TOKEN_PARAMETER.matcher(SIGNATURE.matcher(query).replaceAll("+A***")).replaceAll("$1***");
         }

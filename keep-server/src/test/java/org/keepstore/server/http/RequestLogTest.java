@@ -16,6 +16,12 @@ class RequestLogTest {
     }
 
     @Test
+    void remoteClusterSignaturesAreRedactedToo() {
+        String shown = RequestLog.redact("/acbd18db4cc2f85cedef654fccc4a4d8+3+Rzzzzz-" + "8e".repeat(20) + "@6b06b152", null);
+        assertEquals("/acbd18db4cc2f85cedef654fccc4a4d8+3+Rzzzzz-***@6b06b152", shown);
+    }
+
+    @Test
     void requestIdsLookLikeTheReference() {
         String id = new RequestLog().newRequestId();
         assertTrue(id.matches("req-[0-9a-z]{20}"), id);
