@@ -239,7 +239,7 @@ final class KeepHandler implements HttpHandler {
         } catch (KeepException e) {
             return false;
         }
-        if (!locator.hasSize() || locator.size() > KeepStore.AT_HAND_LIMIT || locator.remoteHint() != null) {
+        if (locator.size() <= 0 || locator.size() > KeepStore.AT_HAND_LIMIT || locator.remoteHint() != null) {
             return false;
         }
         if (enforcePermissions) {
@@ -295,7 +295,12 @@ final class KeepHandler implements HttpHandler {
             inFlight.decrementAndGet();
         }
         long duration = System.nanoTime() - info.startNanos;
-        int status = ex.getStatusCode();
+        // An exchange that the connection's close ended before any answer went out was not a
+        // 200, whatever its status field says: Undertow drops the connection, for example, on a
+        // chunked body that breaks off or is malformed. Record it as "client closed request"
+        // (nginx's 499), as abort() does.
+        boolean unanswered = !ex.isResponseComplete() && ex.getResponseBytesSent() == 0;
+        int status = unanswered ? 499 : ex.getStatusCode();
         metrics.observeRequest(status, ex.getRequestMethod().toString(), duration);
         RequestBody body = info.body;
         requestLog.log(ex.getRequestMethod().toString(), ex.getRequestPath(), ex.getQueryString(), status,
@@ -583,7 +588,9 @@ final class KeepHandler implements HttpHandler {
             signer.verify(locator, token(ex));
         }
         // GET needs the size to tell a short body from a complete one; HEAD does not (SPEC §3).
-        if (!head && !locator.hasSize() && !locator.hash().equals(Locator.EMPTY_BLOCK_HASH)) {
+        // "+0" on any block but the empty one tells nothing either: the reference takes it as no hint.
+        boolean sizeKnown = locator.hasSize() && locator.size() > 0;
+        if (!head && !sizeKnown && !locator.hash().equals(Locator.EMPTY_BLOCK_HASH)) {
             throw KeepException.methodNotAllowed();
         }
         // Waiting for a buffer or a volume: if the client leaves meanwhile, give up the place.
