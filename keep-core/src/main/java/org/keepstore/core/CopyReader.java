@@ -106,13 +106,18 @@ final class CopyReader {
             if (prefetcher != null) {
                 prefetcher.stop(); // it has read everything; now it hands nothing more over
             }
-            // The whole copy is in the buffer: let the volume go before the client has taken it
-            // all, so a slow client never keeps a serialized volume's only I/O slot.
-            closeQuietly(block, m, hash);
+            // The whole copy is in the buffer: let the volume go before waiting for the client,
+            // so that a slow client never keeps a serialized volume's only I/O slot. A small
+            // copy is sent on this thread, so it lets go first; a large one hands its rest to
+            // the sending helper, and lets go right after that (off the path of its last bytes).
+            if (!pipelined) {
+                closeQuietly(block, m, hash);
+            }
             if (!HexFormat.of().formatHex(md5.digest()).equals(hash)) {
                 throw delivery.corruptCopy(hash, "MD5 does not match");
             }
             delivery.sendRest();
+            closeQuietly(block, m, hash);
             delivery.finish();
             return size;
         } catch (UndeliveredCopy | SinkFailure e) {
