@@ -423,6 +423,7 @@ public final class KeepClient {
     private static final class Failures {
         final List<String> lines = new ArrayList<>();
         final Locator locator;
+        /** The last HTTP error status other than a read's 404; 502 for a corrupt answer. */
         int lastStatus;
         int notFound;
         int answered;
@@ -443,7 +444,9 @@ public final class KeepClient {
 
         Verdict httpError(KeepService service, int status, String body, boolean reading) {
             answered++;
-            lastStatus = status;
+            if (!(reading && status == 404)) {
+                lastStatus = status;
+            }
             String firstLine = body.strip().lines().findFirst().orElse("");
             if (firstLine.length() > 200) {
                 firstLine = firstLine.substring(0, 200);
@@ -465,6 +468,7 @@ public final class KeepClient {
 
         Verdict badResponse(KeepService service, String reason) {
             answered++;
+            lastStatus = 502; // the server answered, but with data that is not the block
             lines.add(service.root() + ": " + reason);
             return Verdict.NEXT_SERVICE;
         }
@@ -476,6 +480,8 @@ public final class KeepClient {
             if (answered > 0 && notFound == answered) {
                 return 404;
             }
+            // Some said 404 and others could not be asked: whether the block exists is unknown,
+            // so this is not a 404 (0 when no other HTTP error was seen).
             return lastStatus;
         }
 

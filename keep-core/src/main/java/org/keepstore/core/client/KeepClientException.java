@@ -20,15 +20,22 @@ public class KeepClientException extends IOException {
     }
 
     /**
-     * The HTTP status that decided the outcome: 404 when every service said the block is not
-     * there, the status of the refusing response when a request was refused outright (e.g. 400,
-     * 413), else the last HTTP error status seen, or 0 when no service answered at all.
+     * The HTTP status that decided the outcome:
+     * <ul>
+     *   <li>404 only when every service asked said the block is not there;</li>
+     *   <li>the status of the refusing response when a request was refused outright (e.g. 400,
+     *       413);</li>
+     *   <li>else the last HTTP error status seen other than 404, with 502 standing for an
+     *       answer whose data did not match the locator;</li>
+     *   <li>else 0: no service gave an answer beyond "not found" (connection errors, timeouts),
+     *       so whether the block exists is unknown.</li>
+     * </ul>
      */
     public int status() {
         return status;
     }
 
-    /** True when every service answered 404. */
+    /** True when every service asked answered 404: the block is on none of them. */
     public boolean isNotFound() {
         return status == 404;
     }

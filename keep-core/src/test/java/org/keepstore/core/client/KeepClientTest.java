@@ -20,6 +20,7 @@ import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -130,6 +131,28 @@ class KeepClientTest {
 
         assertArrayEquals(DATA, client.get(LOCATOR));
         assertEquals(1, good.requests().size());
+    }
+
+    @Test
+    void notFoundOnOneServiceAndNoAnswerFromAnotherIsNotANotFound() throws Exception {
+        int deadPort;
+        try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            deadPort = socket.getLocalPort();
+        }
+        ScriptedKeepServer missing = server().always(Reply.of(404, "Not Found"));
+        KeepClient client = KeepClient.builder().sleeper(sleeps::add).inGivenOrder(true)
+                .service(missing.root()).service("http://127.0.0.1:" + deadPort).build();
+
+        // The unreachable service may hold the block: the caller must not conclude it is gone.
+        KeepClientException e = assertThrows(KeepClientException.class, () -> client.get(LOCATOR));
+        assertFalse(e.isNotFound(), e.getMessage());
+        assertEquals(0, e.status());
+
+        // A corrupt answer next to a 404 is reported as a bad answer (502), not as missing.
+        ScriptedKeepServer corrupt = server().always(Reply.ok(new byte[DATA.length]));
+        KeepClient withCorrupt = KeepClient.builder().sleeper(sleeps::add).inGivenOrder(true)
+                .service(missing.root()).service(corrupt.root()).build();
+        assertEquals(502, assertThrows(KeepClientException.class, () -> withCorrupt.get(LOCATOR)).status());
     }
 
     @Test
