@@ -38,8 +38,8 @@ import org.slf4j.LoggerFactory;
  * mounts, verifying every byte. It knows nothing of HTTP; errors are {@link KeepException}s
  * carrying their status. Thread-safe; one instance serves all requests.
  *
- * <p>Every mount is readable; writes go only to {@link Mount#allowWrite()} mounts, trash
- * operations only to {@link Mount#allowTrash()} mounts. Errors a volume throws keep their
+ * <p>Every mount is readable; writes, touches and untrash go only to {@link Mount#allowWrite()}
+ * mounts, trashing and emptying trash only to {@link Mount#allowTrash()} mounts. Errors a volume throws keep their
  * status when they are {@link KeepException}s; any other failure of a volume is reported as
  * a {@link KeepException} with status 500.
  */

@@ -14,8 +14,9 @@ import java.util.Set;
  * @param uuid           {@code zzzzz-nyw5e-} + 15 chars; used for rendezvous ordering
  * @param volume         the backend
  * @param allowWrite     false for read-only mounts
- * @param allowTrash     whether trash/untrash/empty-trash may run here (writable mounts, or
- *                       read-only ones with {@code AllowTrashWhenReadOnly})
+ * @param allowTrash     whether trashing and emptying trash may run here (writable mounts, or
+ *                       read-only ones with {@code AllowTrashWhenReadOnly}); untrash, a write,
+ *                       runs only on writable mounts, as in the reference
  * @param replication    how many replicas a copy here counts for (default 1)
  * @param storageClasses the classes this mount offers (default {@code default})
  * @param priority       the highest priority among its storage classes; reads visit higher

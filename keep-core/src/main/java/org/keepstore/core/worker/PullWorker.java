@@ -21,7 +21,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Works off the pull list ({@code PUT /pull}, SPEC §9): for each item, fetches the block from
  * the listed servers in the order given, verifies it, and stores it on the named mount or, when
- * none is named, on the first writable mount in rendezvous order.
+ * none is named, as a PUT naming no storage class would: on the first writable mount in
+ * rendezvous order that offers a default class (one per default class when there are several),
+ * or nowhere new when such a mount already holds an identical copy (it is touched instead).
  *
  * <p><b>Authorization.</b> The locator is signed with this server's {@link BlobSigner} for
  * {@link #PULL_TOKEN}, and that token is sent with the request, so any server of the same

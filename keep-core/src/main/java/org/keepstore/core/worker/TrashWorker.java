@@ -37,7 +37,7 @@ public final class TrashWorker extends ListWorker<TrashItem> {
         start();
     }
 
-    /** A trash worker with one thread, as the reference server has. */
+    /** A trash worker with one thread (the server uses {@code BlobTrashConcurrency}, default 4). */
     public TrashWorker(KeepStore store) {
         this(store, 1);
     }

@@ -121,7 +121,7 @@ public final class LegacyFlags {
         f.integer("permission-ttl", 0, "Synonym for -blob-signature-ttl.",
                 v -> ttlSeconds = positive(GoFlagSet.parseInt(v)));
         f.string("data-manager-token-file", "",
-                "File holding the token that admin requests (index, trash and pull lists, DELETE) must carry.",
+                "File holding the token that admin requests (index, mounts, pull and trash lists, untrash, DELETE, TOUCH) must carry.",
                 v -> adminTokenFile = v);
         f.bool("never-delete", true,
                 "If true, never delete or trash any block. Leave it alone unless you can afford to lose data.",
