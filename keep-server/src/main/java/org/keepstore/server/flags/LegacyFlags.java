@@ -350,6 +350,10 @@ public final class LegacyFlags {
             throw new StartupException("-max-buffers " + maxBuffers + " is too large");
         }
         long requests = maxRequests == 0 ? 2 * maxBuffers : maxRequests;
+        if (requests < maxBuffers && configFile.isEmpty()) { // with -config, its loader says so
+            log.warn("-max-requests {} is lower than -max-buffers {}: the buffers beyond it are never used",
+                    requests, maxBuffers);
+        }
 
         List<VolumeSpec> specs = new ArrayList<>();
         // A mount's UUID comes from its volume's name (path, bucket or container), so it is the
