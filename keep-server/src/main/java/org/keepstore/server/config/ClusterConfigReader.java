@@ -253,7 +253,13 @@ public final class ClusterConfigReader {
                 v.child("Driver").string("").trim(), driverParameters);
     }
 
-    /** Warnings the reference also gives: a volume in an undefined class, a class no volume offers. */
+    /**
+     * Warns about a volume in a class {@code StorageClasses} does not define, and a class no
+     * volume offers. The reference warns about the second but refuses to start on the first (and
+     * on a volume listing no class while others do); this server starts, in case such a
+     * configuration is already in use, and says what it does instead: an undefined class has
+     * priority 0 and is not a default, and a volume listing none is in {@code default}.
+     */
     private static void checkClassesAgainstVolumes(ConfigNode cluster, Map<String, ClusterConfig.StorageClass> classes,
                                                    Map<String, ClusterConfig.Volume> volumes) {
         Set<String> offered = new TreeSet<>();
