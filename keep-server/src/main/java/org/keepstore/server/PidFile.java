@@ -14,16 +14,23 @@ import java.nio.file.StandardOpenOption;
  * The {@code -pid} file: holds this process's id and an exclusive lock for as long as the server
  * runs, so a second server pointed at the same file refuses to start and {@code fuser -k FILE}
  * finds the owner. Removed on a clean exit.
+ *
+ * <p>The lock is taken twice, as a POSIX record lock and as a {@code flock} lock (see
+ * {@link BsdFileLock}), so that another server of this kind, the reference keepstore and
+ * {@code flock -n FILE} in a script all see it.
  */
 final class PidFile implements AutoCloseable {
     private final Path path;
     private final FileChannel channel;
     private final FileLock lock;
+    /** The flock lock, or null where it cannot be taken on this system. */
+    private final BsdFileLock flock;
 
-    private PidFile(Path path, FileChannel channel, FileLock lock) {
+    private PidFile(Path path, FileChannel channel, FileLock lock, BsdFileLock flock) {
         this.path = path;
         this.channel = channel;
         this.lock = lock;
+        this.flock = flock;
     }
 
     /** Creates (or takes over) the file, locks it and writes the pid; fails if another process holds it. */
@@ -44,15 +51,25 @@ final class PidFile implements AutoCloseable {
             closeQuietly(channel);
             throw new StartupException("-pid " + path + ": another keepstore process holds the lock on this pid file");
         }
+        BsdFileLock flock;
+        try {
+            flock = BsdFileLock.tryLock(path);
+        } catch (BsdFileLock.HeldElsewhere e) {
+            closeQuietly(channel);
+            throw new StartupException("-pid " + path + ": another process holds the lock on this pid file (flock)");
+        }
         try {
             channel.truncate(0);
             channel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)));
             channel.force(true);
         } catch (IOException e) {
+            if (flock != null) {
+                flock.close();
+            }
             closeQuietly(channel);
             throw new StartupException("-pid " + path + ": cannot write the pid file (" + e.getMessage() + ")");
         }
-        return new PidFile(path, channel, lock);
+        return new PidFile(path, channel, lock, flock);
     }
 
     /** Removes the file, then releases the lock. */
@@ -62,6 +79,9 @@ final class PidFile implements AutoCloseable {
             Files.deleteIfExists(path);
         } catch (IOException e) {
             // Leave it; the next start takes it over because nobody holds the lock.
+        }
+        if (flock != null) {
+            flock.close();
         }
         try {
             lock.release();
