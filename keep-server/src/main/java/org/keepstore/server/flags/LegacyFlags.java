@@ -359,20 +359,22 @@ public final class LegacyFlags {
         // A mount's UUID comes from its volume's name (path, bucket or container), so it is the
         // same on every start. Distinct volumes that share a name (one bucket name on two
         // endpoints, a bucket and a container) get theirs from where they are as well.
-        Set<String> locations = new HashSet<>();
+        List<String> locations = new ArrayList<>(volumes.size());
         Map<String, Set<String>> locationsByName = new HashMap<>();
         for (PendingVolume v : volumes) {
             String location = location(v);
             // The same volume twice would be one mount counted twice.
-            if (!locations.add(location)) {
+            if (locations.contains(location)) {
                 throw new StartupException("volume " + v.name() + " is given more than once");
             }
+            locations.add(location);
             locationsByName.computeIfAbsent(identityName(v), k -> new HashSet<>()).add(location);
         }
-        for (PendingVolume v : volumes) {
+        for (int i = 0; i < volumes.size(); i++) {
+            PendingVolume v = volumes.get(i);
             String name = identityName(v);
             boolean shared = locationsByName.get(name).size() > 1;
-            specs.add(toSpec(v, Mount.uuidFor(shared ? location(v) : name)));
+            specs.add(toSpec(v, Mount.uuidFor(shared ? locations.get(i) : name)));
         }
         if (volumes.isEmpty() && configFile.isEmpty()) {
             // With -config the volumes come from the cluster config, so nothing is discovered.
