@@ -889,13 +889,11 @@ public final class KeepStore implements AutoCloseable {
                 continue;
             }
             try {
-                long mtime = m.volume().mtimeNanos(hash);
+                boolean trashed = m.volume().trashIfMtime(hash, mtime -> !isProtectedBySignatureTtl(mtime));
                 found = true;
-                if (isProtectedBySignatureTtl(mtime)) {
+                if (!trashed) {
                     log.info("not trashing {} on mount {}: modified within the signature TTL", hash, m.uuid());
-                    continue;
                 }
-                m.volume().trash(hash);
             } catch (BlockNotFoundException e) {
                 // not here
             } catch (IOException | RuntimeException e) {
@@ -955,14 +953,12 @@ public final class KeepStore implements AutoCloseable {
                 continue;
             }
             try {
-                long stored = m.volume().mtimeNanos(hash);
-                if (stored != mtimeNanos) {
-                    log.info("not trashing {} on mount {}: stored mtime {} differs from the trash item's {}",
-                            hash, m.uuid(), stored, mtimeNanos);
-                    continue;
+                if (m.volume().trashIfMtime(hash, stored -> stored == mtimeNanos)) {
+                    trashed++;
+                } else {
+                    log.info("not trashing {} on mount {}: its stored mtime differs from the trash item's {}",
+                            hash, m.uuid(), mtimeNanos);
                 }
-                m.volume().trash(hash);
-                trashed++;
             } catch (BlockNotFoundException e) {
                 // not here
             } catch (IOException | RuntimeException e) {

@@ -2,6 +2,7 @@ package org.keepstore.core;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.function.LongPredicate;
 
 /**
  * The SPI every storage backend implements (SPEC §8). A volume stores blocks by hash and knows
@@ -119,6 +120,28 @@ public interface Volume extends AutoCloseable {
      * @throws BlockNotFoundException if the block is absent
      */
     void trash(String hash) throws IOException;
+
+    /**
+     * Trashes the block as {@link #trash} does, but only if {@code mtimeAccepted} accepts its
+     * current mtime (nanoseconds). This is how the engine trashes: the check and the trashing
+     * must not be split by a {@link #touch} (a PUT of the same block), or an acknowledged block
+     * could be trashed right after its PUT.
+     *
+     * <p>The engine already serializes its own touch and trash calls per block. This default
+     * relies on that alone; a driver whose storage other processes may touch at the same time
+     * overrides it to make the check and the trashing atomic against them as well (the
+     * directory volume locks the block file, as the reference keepstore does).
+     *
+     * @return true if the block was trashed, false if the check refused its mtime
+     * @throws BlockNotFoundException if the block is absent
+     */
+    default boolean trashIfMtime(String hash, LongPredicate mtimeAccepted) throws IOException {
+        if (!mtimeAccepted.test(mtimeNanos(hash))) {
+            return false;
+        }
+        trash(hash);
+        return true;
+    }
 
     /**
      * Restores a trashed block (the most recently trashed copy, if there are several) and sets

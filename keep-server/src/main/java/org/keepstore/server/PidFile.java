@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import org.keepstore.volumes.directory.Flock;
 
 /**
  * The {@code -pid} file: holds this process's id and an exclusive lock for as long as the server
@@ -16,7 +17,7 @@ import java.nio.file.StandardOpenOption;
  * finds the owner. Removed on a clean exit.
  *
  * <p>The lock is taken twice, as a POSIX record lock and as a {@code flock} lock (see
- * {@link BsdFileLock}), so that another server of this kind, the reference keepstore and
+ * {@link Flock}), so that another server of this kind, the reference keepstore and
  * {@code flock -n FILE} in a script all see it.
  */
 final class PidFile implements AutoCloseable {
@@ -24,9 +25,9 @@ final class PidFile implements AutoCloseable {
     private final FileChannel channel;
     private final FileLock lock;
     /** The flock lock, or null where it cannot be taken on this system. */
-    private final BsdFileLock flock;
+    private final Flock flock;
 
-    private PidFile(Path path, FileChannel channel, FileLock lock, BsdFileLock flock) {
+    private PidFile(Path path, FileChannel channel, FileLock lock, Flock flock) {
         this.path = path;
         this.channel = channel;
         this.lock = lock;
@@ -51,10 +52,10 @@ final class PidFile implements AutoCloseable {
             closeQuietly(channel);
             throw new StartupException("-pid " + path + ": another keepstore process holds the lock on this pid file");
         }
-        BsdFileLock flock;
+        Flock flock;
         try {
-            flock = BsdFileLock.tryLock(path);
-        } catch (BsdFileLock.HeldElsewhere e) {
+            flock = Flock.tryLock(path);
+        } catch (Flock.HeldElsewhere e) {
             closeQuietly(channel);
             throw new StartupException("-pid " + path + ": another process holds the lock on this pid file (flock)");
         }

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.keepstore.volumes.directory.Flock;
 
 class PidFileTest {
     @TempDir
@@ -20,7 +21,7 @@ class PidFileTest {
         Path file = dir.resolve("keepstore.pid");
         Files.writeString(file, "12345\n");
         // What the reference keepstore (or `flock FILE`) holds: a flock lock, not a POSIX one.
-        try (BsdFileLock other = BsdFileLock.tryLock(file)) {
+        try (Flock other = Flock.tryLock(file)) {
             assertNotNull(other, "flock is available on Linux");
             StartupException e = assertThrows(StartupException.class, () -> PidFile.acquire(file));
             assertTrue(e.getMessage().contains("flock"), e.getMessage());
@@ -33,7 +34,7 @@ class PidFileTest {
         Path file = dir.resolve("keepstore.pid");
         try (PidFile held = PidFile.acquire(file)) {
             assertEquals(ProcessHandle.current().pid() + "\n", Files.readString(file));
-            assertThrows(BsdFileLock.HeldElsewhere.class, () -> BsdFileLock.tryLock(file));
+            assertThrows(Flock.HeldElsewhere.class, () -> Flock.tryLock(file));
         }
         assertFalse(Files.exists(file));
     }

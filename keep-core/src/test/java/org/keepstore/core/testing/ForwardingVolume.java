@@ -11,6 +11,10 @@ import org.keepstore.core.VolumeStatus;
 /**
  * A volume that passes every call to another one: tests subclass it to count calls or inject
  * failures in one method and keep the rest real.
+ *
+ * <p>{@link #trashIfMtime} is deliberately not forwarded: its default calls this volume's
+ * {@link #mtimeNanos} and {@link #trash}, so a subclass that overrides those sees the engine's
+ * trashing too.
  */
 public class ForwardingVolume implements Volume {
     protected final Volume inner;

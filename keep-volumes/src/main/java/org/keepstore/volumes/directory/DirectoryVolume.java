@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongPredicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -565,7 +566,12 @@ public final class DirectoryVolume implements Volume {
             if (!Files.isRegularFile(p)) {
                 throw missing(hash);
             }
-            setMtime(p, now());
+            // Locked as the reference keepstore locks it, so that a trash in another process
+            // sees either the old mtime and trashes first (this touch then fails, and the PUT
+            // writes a new copy) or this touch's mtime, and keeps the block.
+            try (Flock lock = Flock.lock(p)) {
+                setMtime(p, now());
+            }
         } catch (NoSuchFileException e) {
             throw missing(hash);
         } catch (IOException e) {
@@ -594,15 +600,7 @@ public final class DirectoryVolume implements Volume {
         operation("delete");
         acquire();
         try {
-            Path p = blockPath(hash);
-            Duration lifetime = context.trashLifetime();
-            if (lifetime.isZero() || lifetime.isNegative()) {
-                Files.delete(p);
-            } else {
-                long deadline = now().plus(lifetime).getEpochSecond();
-                Files.move(p, p.resolveSibling(hash + ".trash." + deadline), StandardCopyOption.ATOMIC_MOVE);
-            }
-            syncDirectory(p.getParent());
+            moveToTrash(hash);
         } catch (NoSuchFileException e) {
             throw missing(hash);
         } catch (IOException e) {
@@ -610,6 +608,44 @@ public final class DirectoryVolume implements Volume {
         } finally {
             release();
         }
+    }
+
+    /**
+     * Reads the mtime and trashes while holding a {@code flock} lock on the block file, the lock
+     * {@link #touch} takes too (and the reference keepstore's touch and trash), so that no touch
+     * from any process on this directory can come between the check and the trashing.
+     */
+    @Override
+    public boolean trashIfMtime(String hash, LongPredicate mtimeAccepted) throws IOException {
+        operation("delete");
+        acquire();
+        Path p = blockPath(hash);
+        try (Flock lock = Flock.lock(p)) {
+            if (!mtimeAccepted.test(nanos(Files.getLastModifiedTime(p)))) {
+                return false;
+            }
+            moveToTrash(hash);
+            return true;
+        } catch (NoSuchFileException e) {
+            throw missing(hash);
+        } catch (IOException e) {
+            throw failure("delete", e);
+        } finally {
+            release();
+        }
+    }
+
+    /** Renames the block file to its trash name, or deletes it with a zero trash lifetime. */
+    private void moveToTrash(String hash) throws IOException {
+        Path p = blockPath(hash);
+        Duration lifetime = context.trashLifetime();
+        if (lifetime.isZero() || lifetime.isNegative()) {
+            Files.delete(p);
+        } else {
+            long deadline = now().plus(lifetime).getEpochSecond();
+            Files.move(p, p.resolveSibling(hash + ".trash." + deadline), StandardCopyOption.ATOMIC_MOVE);
+        }
+        syncDirectory(p.getParent());
     }
 
     @Override
