@@ -74,6 +74,7 @@ deb=$(readlink -f "$deb")
 work=$(mktemp -d /tmp/keepstore-deb-test.XXXXXX)
 service_dir=$work/service/keepstore
 runsv_pid=""
+config_pid=""
 installed_by_us=no
 
 server_pid() {
@@ -92,6 +93,9 @@ cleanup() {
     sv exit "$service_dir" >/dev/null 2>&1
     wait "$runsv_pid" 2>/dev/null
     [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+  fi
+  if [ -n "$config_pid" ] && [ -d "/proc/$config_pid" ]; then
+    kill -9 "$config_pid" 2>/dev/null
   fi
   if [ "$installed_by_us" = yes ] && dpkg-query -W -f '${Status}' keepstore 2>/dev/null | grep -q 'installed'; then
     dpkg --purge keepstore >/dev/null 2>&1
@@ -231,6 +235,40 @@ wait "$runsv_pid" || true
 runsv_pid=""
 if [ -d "/proc/$second_pid" ]; then fail "the server (pid $second_pid) is still running after sv down"; fi
 log "sv down: server stopped; runsv exited"
+
+# --- a cluster config sets the buffers: the launcher sizes direct memory from it ------------------
+# Flow style and a hex number: the launcher asks the server's own config reader.
+config_port=$(free_port)
+mkdir -p "$work/config-volume"
+cat >"$work/config.yml" <<EOF
+Clusters:
+  zzzzz:
+    API: {MaxKeepBlobBuffers: 0x10}
+    SystemRootToken: deb-test-root-token-$RANDOM$RANDOM
+    Collections: {BlobSigningKey: $(head -c 48 /dev/urandom | base64 -w0 | tr -d '+/=')}
+    Services:
+      Keepstore:
+        InternalURLs: {"http://127.0.0.1:$config_port": {}}
+    Volumes:
+      zzzzz-nyw5e-000000000000000:
+        Driver: Directory
+        DriverParameters: {Root: "$work/config-volume"}
+EOF
+chmod 0600 "$work/config.yml"
+keepstore -config="$work/config.yml" >"$work/config-server.log" 2>&1 &
+config_pid=$!
+base=http://127.0.0.1:$config_port
+config_server_up() {
+  [ -d "/proc/$config_pid" ] || { cat "$work/config-server.log" >&2; fail "keepstore -config exited"; }
+  answers
+}
+wait_for config_server_up "the -config server to answer on $base"
+config_cmdline=$(tr '\0' ' ' <"/proc/$config_pid/cmdline")
+kill "$config_pid"
+wait "$config_pid" || true
+grep -q -- '-XX:MaxDirectMemorySize=1168m ' <<<"$config_cmdline" ||
+  fail "MaxKeepBlobBuffers 0x10 did not give -XX:MaxDirectMemorySize=1168m (16 x 65 MiB + 128 MiB): $config_cmdline"
+log "keepstore -config with API: {MaxKeepBlobBuffers: 0x10}: direct memory 1168m; stopped"
 
 # --- purge: configuration and account go, data stays ------------------------------------
 dpkg --purge keepstore >"$work/purge.log" 2>&1 || { cat "$work/purge.log" >&2; fail "dpkg --purge failed"; }

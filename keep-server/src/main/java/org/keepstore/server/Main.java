@@ -114,14 +114,8 @@ public final class Main {
                 }
             }
         }
-        String mountsFile = System.getProperty(MOUNTS_FILE_PROPERTY, "/proc/mounts");
         try {
-            ServerSettings settings = flags.toSettings(Path.of(mountsFile));
-            if (settings.configFile() != null) {
-                settings = new ClusterConfigLoader(System.getenv())
-                        .load(settings.configFile(), settings, flags.givenFlags());
-            }
-            return serve(settings);
+            return serve(settingsFor(flags));
         } catch (StartupException e) {
             err.println("keepstore: " + e.getMessage());
             return 1;
@@ -129,6 +123,16 @@ public final class Main {
             Thread.currentThread().interrupt();
             return 1;
         }
+    }
+
+    /** The settings parsed flags give, the {@code -config} file's included, as the server starts with them. */
+    static ServerSettings settingsFor(LegacyFlags flags) throws StartupException {
+        String mountsFile = System.getProperty(MOUNTS_FILE_PROPERTY, "/proc/mounts");
+        ServerSettings settings = flags.toSettings(Path.of(mountsFile));
+        if (settings.configFile() != null) {
+            settings = new ClusterConfigLoader(System.getenv()).load(settings.configFile(), settings, flags.givenFlags());
+        }
+        return settings;
     }
 
     private int serve(ServerSettings settings) throws StartupException, InterruptedException {
