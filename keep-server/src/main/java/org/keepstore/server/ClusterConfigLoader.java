@@ -169,6 +169,7 @@ public final class ClusterConfigLoader {
                     + (self.url() == null ? "no InternalURL" : self.url()) + "): a volume belongs to it when its"
                     + " AccessViaHosts lists this URL or is empty");
         }
+        warnAboutOtherKeepstoresWithoutVolumes(config, self.url(), prefix);
 
         ClusterConfig.Collections c = config.collections();
         String listenHost = self.bindHost();
@@ -369,6 +370,23 @@ public final class ClusterConfigLoader {
     }
 
     // ---------------------------------------------------------------- volumes
+
+    /**
+     * Warns, as the reference does, about a listed keepstore that no volume is reachable from
+     * (this server's own case is the error above).
+     */
+    private void warnAboutOtherKeepstoresWithoutVolumes(ClusterConfig config, ServiceUrl self, String prefix) {
+        if (config.volumes().values().stream().anyMatch(v -> v.accessViaHosts().isEmpty())) {
+            return; // that volume is every keepstore's
+        }
+        for (ClusterConfig.InternalUrl keepstore : config.internalUrls()) {
+            ServiceUrl url = keepstore.url();
+            if (!url.equals(self) && config.volumes().values().stream().noneMatch(v -> v.accessViaHosts().containsKey(url))) {
+                warn(prefix + "Services.Keepstore.InternalURLs: " + url + " has no volume (no volume's AccessViaHosts"
+                        + " names it)");
+            }
+        }
+    }
 
     /**
      * The volumes this server mounts, sorted by UUID (as the reference lists them): those whose

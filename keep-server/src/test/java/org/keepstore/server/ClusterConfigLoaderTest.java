@@ -320,6 +320,42 @@ class ClusterConfigLoaderTest {
     }
 
     @Test
+    void accessViaHostsNamingNoListedKeepstoreIsWarnedAbout() throws Exception {
+        String volumes = directoryVolume("zzzzz-nyw5e-000000000000001", roots[0])
+                + "        AccessViaHosts:\n          \"http://127.0.0.1:%d\": {}\n".formatted(PORT)
+                + directoryVolume("zzzzz-nyw5e-000000000000002", roots[1])
+                + "        AccessViaHosts:\n          \"http://keep9.example:25107\": {}\n";
+        ServerSettings s = load(minimal("", volumes, ""));
+        assertEquals(List.of("zzzzz-nyw5e-000000000000001"), s.volumes().stream().map(VolumeSpec::uuid).toList());
+        assertTrue(loader.warnings().stream().anyMatch(w -> w.contains("zzzzz-nyw5e-000000000000002.AccessViaHosts: "
+                + "http://keep9.example:25107 is not a keepstore listed")), loader.warnings().toString());
+    }
+
+    @Test
+    void aListedKeepstoreWithoutVolumesIsWarnedAbout() throws Exception {
+        String volumes = directoryVolume("zzzzz-nyw5e-000000000000001", roots[0])
+                + "        AccessViaHosts:\n          \"http://127.0.0.1:%d\": {}\n".formatted(PORT);
+        Path config = ConfigFixtures.write(tmp, "two-keepstores.yml", """
+                Clusters:
+                  zzzzz:
+                    SystemRootToken: root
+                    Services:
+                      Keepstore:
+                        InternalURLs:
+                          "http://127.0.0.1:%d": {}
+                          "http://keep2.example:25107": {}
+                    Collections:
+                      BlobSigning: false
+                    Volumes:
+                %s""".formatted(PORT, volumes));
+        load(config);
+        assertTrue(loader.warnings().stream().anyMatch(w -> w.contains("http://keep2.example:25107 has no volume")),
+                loader.warnings().toString());
+        assertFalse(loader.warnings().stream().anyMatch(w -> w.contains("127.0.0.1:" + PORT + " has no volume")),
+                loader.warnings().toString());
+    }
+
+    @Test
     void perHostReadOnlyAndAllowTrashWhenReadOnly() throws Exception {
         String volumes = """
                       zzzzz-nyw5e-000000000000001:

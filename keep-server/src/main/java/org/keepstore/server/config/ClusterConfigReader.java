@@ -3,6 +3,7 @@ package org.keepstore.server.config;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -152,6 +153,7 @@ public final class ClusterConfigReader {
             volumes.put(e.getKey(), readVolume(e.getKey(), e.getValue()));
         }
         checkClassesAgainstVolumes(cluster, classes, volumes);
+        checkAccessViaHosts(cluster, internalUrls, volumes);
 
         return new ClusterConfig(clusterId, cluster.child("SystemRootToken").string(""),
                 cluster.child("ManagementToken").string(""), internalUrls, collections, maxBuffers, maxRequests,
@@ -277,6 +279,24 @@ public final class ClusterConfigReader {
             for (String c : classes.keySet()) {
                 if (!offered.contains(c)) {
                     cluster.warn(cluster.child("StorageClasses").child(c).path() + ": no volume offers this class");
+                }
+            }
+        }
+    }
+
+    /**
+     * Warns, as the reference does, about an {@code AccessViaHosts} entry that names no listed
+     * keepstore: a typo there leaves the volume mounted nowhere.
+     */
+    private static void checkAccessViaHosts(ConfigNode cluster, List<ClusterConfig.InternalUrl> keepstores,
+                                                      Map<String, ClusterConfig.Volume> volumes) {
+        Set<ServiceUrl> listed = new HashSet<>();
+        keepstores.forEach(k -> listed.add(k.url()));
+        for (ClusterConfig.Volume v : volumes.values()) {
+            for (ServiceUrl host : v.accessViaHosts().keySet()) {
+                if (!listed.contains(host)) {
+                    cluster.warn(cluster.child("Volumes").child(v.uuid()).child("AccessViaHosts").path() + ": " + host
+                            + " is not a keepstore listed in Services.Keepstore.InternalURLs");
                 }
             }
         }
