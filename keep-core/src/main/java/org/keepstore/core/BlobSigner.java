@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -103,7 +104,11 @@ public final class BlobSigner {
         }
         byte[] expected = mac(locator.hash(), token, expiryHex);
         byte[] given = HEX.parseHex(signatureHex);
-        return MessageDigest.isEqual(expected, given) ? Verdict.VALID : Verdict.INVALID;
+        // Either case of hex passes the format check above, as in the reference, but a signature
+        // is lowercase (SPEC §2): the reference compares the hex text, so it refuses the same MAC
+        // in uppercase, and so does this check.
+        boolean lowercase = signatureHex.equals(signatureHex.toLowerCase(Locale.ROOT));
+        return MessageDigest.isEqual(expected, given) && lowercase ? Verdict.VALID : Verdict.INVALID;
     }
 
     /**

@@ -3,6 +3,7 @@ package org.keepstore.core;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -102,6 +103,14 @@ class BlobSignerTest {
         // A changed expiry invalidates the MAC.
         String later = String.format("%08x", Long.parseLong(exp, 16) + 1);
         assertEquals(Verdict.INVALID, s.check(Locator.parse(HASH + "+3+A" + sig + "@" + later), "tok"));
+        // The right MAC in uppercase hex, or with its expiry in uppercase: the reference refuses both.
+        assertTrue(sig.matches(".*[a-f].*") || exp.matches(".*[a-f].*"), "the test needs a hex letter");
+        if (sig.matches(".*[a-f].*")) {
+            assertEquals(Verdict.INVALID, s.check(Locator.parse(HASH + "+3+A" + sig.toUpperCase() + "@" + exp), "tok"));
+        }
+        if (exp.matches(".*[a-f].*")) {
+            assertEquals(Verdict.INVALID, s.check(Locator.parse(HASH + "+3+A" + sig + "@" + exp.toUpperCase()), "tok"));
+        }
         // Two signatures: invalid, whichever comes first (the answer must not depend on order).
         String good = signed.signatureHint();
         String wrong = "A" + "0".repeat(40) + "@" + exp;
