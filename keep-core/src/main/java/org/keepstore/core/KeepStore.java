@@ -125,6 +125,8 @@ public final class KeepStore implements AutoCloseable {
     private static final int KNOWN_CORRUPT_LIMIT = 10_000;
     /** Keeps a PUT's touch or write and a trash of the same block from interleaving. */
     private final BlockLocks blockLocks = new BlockLocks();
+    /** Set by {@link #close}: every later call fails the same way instead of half working. */
+    private volatile boolean closed;
 
     /**
      * @param mounts  the mounts, in configuration order; UUIDs must be distinct
@@ -262,6 +264,7 @@ public final class KeepStore implements AutoCloseable {
      */
     public WriteResult write(String hash, InputStream body, long contentLength, Set<String> storageClasses)
             throws IOException, InterruptedException {
+        ensureOpen();
         return write(hash, StreamChannel.of(body), contentLength, storageClasses);
     }
 
@@ -271,6 +274,7 @@ public final class KeepStore implements AutoCloseable {
      */
     public WriteResult write(String hash, ReadableByteChannel body, long contentLength, Set<String> storageClasses)
             throws IOException, InterruptedException {
+        ensureOpen();
         requireHash(hash);
         if (contentLength > Locator.MAX_BLOCK_SIZE) {
             throw KeepException.tooLarge();
@@ -375,6 +379,7 @@ public final class KeepStore implements AutoCloseable {
      */
     public WriteResult write(String hash, ByteBuffer data, Set<String> storageClasses, String mountUuid)
             throws IOException {
+        ensureOpen();
         requireHash(hash);
         if (data.remaining() > Locator.MAX_BLOCK_SIZE) {
             throw KeepException.tooLarge();
@@ -716,6 +721,7 @@ public final class KeepStore implements AutoCloseable {
      * @throws InterruptedException if interrupted while waiting for a buffer
      */
     public long read(String hash, BlockSink sink) throws IOException, InterruptedException {
+        ensureOpen();
         return readVerified(hash, Objects.requireNonNull(sink, "sink"));
     }
 
@@ -727,6 +733,7 @@ public final class KeepStore implements AutoCloseable {
      *                       error's status if a mount failed and no other had it
      */
     public long verify(String hash) throws IOException, InterruptedException {
+        ensureOpen();
         return readVerified(hash, null);
     }
 
@@ -742,6 +749,7 @@ public final class KeepStore implements AutoCloseable {
      *         {@link #read} then does the work and reports what is wrong.
      */
     public ByteBuffer readIfAtHand(String hash, long size) {
+        ensureOpen();
         if (size < 0 || size > AT_HAND_LIMIT || !Locator.isHash(hash)) {
             return null;
         }
@@ -843,6 +851,7 @@ public final class KeepStore implements AutoCloseable {
      *                       other holds it
      */
     public void touch(String hash) throws IOException {
+        ensureOpen();
         requireHash(hash);
         blockLocks.holding(hash, () -> {
             KeepException firstError = null;
@@ -871,6 +880,7 @@ public final class KeepStore implements AutoCloseable {
      *                       an error's status if trashing failed on some mount
      */
     public void trash(String hash) throws IOException {
+        ensureOpen();
         requireHash(hash);
         if (!options.trashEnabled()) {
             throw KeepException.methodNotAllowed();
@@ -922,6 +932,7 @@ public final class KeepStore implements AutoCloseable {
      * @throws KeepException a mount's error, after every other mount was tried
      */
     public int trash(String hash, long mtimeNanos, String mountUuid) throws IOException {
+        ensureOpen();
         requireHash(hash);
         if (!options.trashEnabled()) {
             log.debug("ignoring trash item for {}: trash is disabled", hash);
@@ -980,6 +991,7 @@ public final class KeepStore implements AutoCloseable {
      * @throws KeepException 404 if none did; an error's status if none succeeded and some failed
      */
     public void untrash(String hash) throws IOException {
+        ensureOpen();
         requireHash(hash);
         blockLocks.holding(hash, () -> {
             untrashOnEveryWritableMount(hash);
@@ -1025,6 +1037,7 @@ public final class KeepStore implements AutoCloseable {
      * @throws KeepException if a mount's listing fails (the index is then incomplete)
      */
     public void index(String prefix, IndexSink sink) throws IOException {
+        ensureOpen();
         for (Mount m : mounts) {
             indexMount(m, prefix, sink);
         }
@@ -1036,6 +1049,7 @@ public final class KeepStore implements AutoCloseable {
      * @throws KeepException 404 for an unknown UUID; the listing's error if it fails
      */
     public void index(String mountUuid, String prefix, IndexSink sink) throws IOException {
+        ensureOpen();
         Mount m = mount(mountUuid);
         if (m == null) {
             throw new KeepException(404, "no such mount: " + mountUuid);
@@ -1056,6 +1070,7 @@ public final class KeepStore implements AutoCloseable {
      * not stop the others; its error is thrown once all were done.
      */
     public EmptyTrashResult emptyTrash() throws IOException {
+        ensureOpen();
         EmptyTrashResult total = EmptyTrashResult.NONE;
         KeepException firstError = null;
         for (Mount m : mounts) {
@@ -1077,9 +1092,19 @@ public final class KeepStore implements AutoCloseable {
         return total;
     }
 
-    /** Stops the engine's writer threads and closes every volume. */
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("KeepStore is closed");
+        }
+    }
+
+    /**
+     * Stops the engine's writer threads and closes every volume. Every later call throws
+     * {@link IllegalStateException}.
+     */
     @Override
     public void close() throws IOException {
+        closed = true;
         writers.shutdown();
         helpers.shutdown();
         IOException firstError = null;

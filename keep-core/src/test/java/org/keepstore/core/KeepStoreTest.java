@@ -1036,6 +1036,33 @@ class KeepStoreTest {
                 () -> new KeepStore(List.of(m, m), pool, KeepStore.Options.defaults()));
     }
 
+    @Test
+    void everyCallAfterCloseFailsTheSameWay() throws Exception {
+        KeepStore s = store(mount(1, volume()), mount(2, volume()));
+        byte[] data = randomBytes(3 << 20, 11);
+        String hash = md5(data);
+        put(s, data);
+        s.close();
+        List<Executable> calls = List.of(
+                () -> put(s, data),
+                () -> s.write(hash, ByteBuffer.wrap(data), Set.of(), null),
+                () -> get(s, hash),
+                () -> s.verify(hash),
+                () -> s.readIfAtHand(hash, data.length),
+                () -> s.touch(hash),
+                () -> s.trash(hash),
+                () -> s.trash(hash, 1L, null),
+                () -> s.untrash(hash),
+                () -> s.index("", (h, size, m) -> { }),
+                () -> s.index(uuid(1), "", (h, size, m) -> { }),
+                s::emptyTrash);
+        for (Executable call : calls) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, call);
+            assertEquals("KeepStore is closed", e.getMessage());
+        }
+        assertEquals(0, pool.inUse());
+    }
+
     // ---------------------------------------------------------------- reads without waiting
 
     @Test
