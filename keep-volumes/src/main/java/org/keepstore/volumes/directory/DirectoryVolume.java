@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongPredicate;
@@ -99,8 +100,8 @@ public final class DirectoryVolume implements Volume {
     }
 
     /**
-     * Opens a volume over an existing directory and removes temporary files left by interrupted
-     * writes.
+     * Opens a volume over an existing directory and removes temporary files that interrupted
+     * writes left behind (not those of writes still in progress in another process).
      *
      * @param root      an absolute path to an existing directory
      * @param serialize one I/O at a time (for disks that slow down under concurrent access)
@@ -116,6 +117,7 @@ public final class DirectoryVolume implements Volume {
      * allows it; with {@code directIo} false all I/O goes through the page cache.
      */
     public DirectoryVolume(Path root, boolean serialize, boolean directIo, VolumeContext context) throws IOException {
+        Objects.requireNonNull(context, "context");
         if (!root.isAbsolute()) {
             throw new IllegalArgumentException("Directory volume: Root must be an absolute path: " + root);
         }
@@ -349,35 +351,55 @@ public final class DirectoryVolume implements Volume {
         operation("put");
         checkNotMarkedFull();
         acquire();
-        Path temp = null;
-        try {
-            temp = createTempFile(hash);
+        try (TempFile temp = newTempFile(hash)) {
             long written = -1;
             if (data.remaining() >= DirectWriter.MIN_DIRECT_SIZE && directWriter.isAvailable()) {
-                written = writeDirect(temp, data);
+                written = writeDirect(temp.path, data);
             }
             if (written < 0) {
-                try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+                try (FileChannel out = FileChannel.open(temp.path, StandardOpenOption.WRITE)) {
                     written = writeBuffered(out, data);
-                    stampAndSync(temp, out);
+                    stampAndSync(temp.path, out);
                 }
             }
             publish(temp, hash);
-            temp = null;
             context.metrics().ioBytes(deviceId, "in", written);
         } catch (IOException e) {
             throw writeFailure(e);
         } finally {
-            deleteTempFile(temp);
             release();
         }
     }
 
     /**
-     * A new temporary file next to where the block goes. Same name pattern as the reference
-     * server ("tmp" + hash + random digits), so either server recognizes the other's leftovers.
+     * A block being written: a temporary file next to where the block goes, with the reference
+     * server's name pattern ("tmp" + hash + random digits) so either server recognizes the
+     * other's leftovers. It is {@code flock}ed for as long as the write is in progress, which is
+     * how opening a volume tells a leftover of a dead process from a write in progress.
+     * Closing it removes the file unless it was published, and releases the lock.
      */
-    private Path createTempFile(String hash) throws IOException {
+    private final class TempFile implements AutoCloseable {
+        final Path path;
+        private Flock lock;
+        private boolean published;
+
+        TempFile(Path path) {
+            this.path = path;
+        }
+
+        @Override
+        public void close() {
+            if (!published) {
+                deleteTempFile(path);
+            }
+            if (lock != null) {
+                lock.close();
+                lock = null;
+            }
+        }
+    }
+
+    private TempFile newTempFile(String hash) throws IOException {
         Path dir = blockDir(hash);
         try {
             // Not createDirectories: a vanished root must fail, not be recreated empty.
@@ -385,13 +407,21 @@ public final class DirectoryVolume implements Volume {
         } catch (FileAlreadyExistsException alreadyThere) {
             // the usual case
         }
-        return Files.createTempFile(dir, "tmp" + hash, "");
+        TempFile temp = new TempFile(Files.createTempFile(dir, "tmp" + hash, ""));
+        try {
+            temp.lock = Flock.lock(temp.path);
+        } catch (IOException e) {
+            temp.close();
+            throw e;
+        }
+        return temp;
     }
 
     /** Renames a complete, fsynced temporary file into place and makes the rename durable. */
-    private void publish(Path temp, String hash) throws IOException {
-        Files.move(temp, blockPath(hash), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        syncDirectory(temp.getParent());
+    private void publish(TempFile temp, String hash) throws IOException {
+        Files.move(temp.path, blockPath(hash), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        temp.published = true;
+        syncDirectory(temp.path.getParent());
     }
 
     /** The exception for a failed write: {@link VolumeFullException} (and the full marker) when out of space. */
@@ -426,32 +456,33 @@ public final class DirectoryVolume implements Volume {
             return null;
         }
         checkNotMarkedFull();
-        Path temp = null;
+        TempFile temp = null;
         try {
-            temp = createTempFile(hash);
-            PendingWrite pending = new PendingDirectWrite(hash, temp, directWriter.open(temp));
+            temp = newTempFile(hash);
+            PendingWrite pending = new PendingDirectWrite(hash, temp, directWriter.open(temp.path));
             temp = null;
             return pending;
         } catch (IOException | UnsupportedOperationException e) {
             return null; // the whole-block write will report (or get around) the problem
         } finally {
-            deleteTempFile(temp);
+            if (temp != null) {
+                temp.close();
+            }
         }
     }
 
     /** See {@link #startWrite}. */
     private final class PendingDirectWrite implements PendingWrite {
         private final String hash;
-        private final Path temp;
+        private final TempFile temp;
         private final FileChannel out;
         /** Bytes appended so far. */
         private long length;
         /** Where the written bytes end in the file, padding of an unaligned last piece included. */
         private long end;
-        private boolean committed;
         private boolean closed;
 
-        PendingDirectWrite(String hash, Path temp, FileChannel out) {
+        PendingDirectWrite(String hash, TempFile temp, FileChannel out) {
             this.hash = hash;
             this.temp = temp;
             this.out = out;
@@ -481,10 +512,9 @@ public final class DirectoryVolume implements Volume {
                 if (end != length) {
                     out.truncate(length);
                 }
-                stampAndSync(temp, out);
+                stampAndSync(temp.path, out);
                 out.close();
                 publish(temp, hash);
-                committed = true;
                 context.metrics().ioBytes(deviceId, "in", length);
             } catch (IOException e) {
                 throw writeFailure(e);
@@ -504,9 +534,7 @@ public final class DirectoryVolume implements Volume {
             } catch (IOException e) {
                 // nothing to keep
             }
-            if (!committed) {
-                deleteTempFile(temp);
-            }
+            temp.close();
         }
     }
 
@@ -874,11 +902,16 @@ public final class DirectoryVolume implements Volume {
     // ---- startup cleanup ----
 
     /**
-     * Removes {@code tmp…} files that interrupted writes left in block directories. One server
-     * owns a volume directory, so at open time no write of ours can be in progress.
+     * Removes {@code tmp…} files that interrupted writes left in block directories, but not the
+     * files of writes in progress: another process may be writing into this directory right now
+     * (another volume over it, or another keepstore during a switch-over). A write of this
+     * implementation holds a {@code flock} lock on its file, which dies with its process; a file
+     * someone holds locked is left alone. (The reference keepstore does not lock its temporary
+     * files, but writes each within a moment, from memory.)
      */
     private void removeLeftoverTempFiles() {
         int removed = 0;
+        int inUse = 0;
         int failed = 0;
         try {
             for (Path dir : blockDirs("")) {
@@ -887,9 +920,12 @@ public final class DirectoryVolume implements Volume {
                         if (!TEMP_FILE.matcher(entry.getFileName().toString()).matches()) {
                             continue;
                         }
-                        try {
-                            Files.deleteIfExists(entry);
-                            removed++;
+                        try (Flock unused = Flock.tryLock(entry)) {
+                            if (Files.deleteIfExists(entry)) {
+                                removed++;
+                            }
+                        } catch (Flock.HeldElsewhere e) {
+                            inUse++;
                         } catch (IOException e) {
                             failed++;
                         }
@@ -902,9 +938,9 @@ public final class DirectoryVolume implements Volume {
             log.warn("{}: could not look for leftover temporary files: {}", this, e.toString());
             return;
         }
-        if (removed > 0 || failed > 0) {
-            log.info("{}: removed {} leftover temporary files of interrupted writes ({} could not be removed)",
-                    this, removed, failed);
+        if (removed > 0 || failed > 0 || inUse > 0) {
+            log.info("{}: removed {} leftover temporary files of interrupted writes ({} could not be removed,"
+                    + " {} left to the writes in progress that hold them)", this, removed, failed, inUse);
         }
     }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -192,6 +193,30 @@ class DirectoryVolumeLayoutTest {
             assertFalse(Files.exists(other));
             assertTrue(Files.exists(unrelated), "only temp files of block writes are removed");
             assertEquals(4, read(v, hash).length);
+        }
+    }
+
+    @Test
+    void aTempFileOfAWriteInProgressElsewhereIsLeftAlone() throws Exception {
+        assumeTrue(Flock.isAvailable(), "flock needs Linux and JNA");
+        // Another volume over the same directory (here in this JVM; another process alike) is
+        // writing a block while this one opens.
+        try (DirectoryVolume writer = open(NOW, Duration.ZERO)) {
+            byte[] data = new byte[1 << 20];
+            String hash = md5(data);
+            Volume.PendingWrite pending = writer.startWrite(hash);
+            assumeTrue(pending != null, "writes while the data arrives need direct I/O here");
+            pending.append(ByteBuffer.wrap(data, 0, 4096));
+            Path temp;
+            try (Stream<Path> files = Files.list(root.resolve(hash.substring(0, 3)))) {
+                temp = files.filter(p -> p.getFileName().toString().startsWith("tmp")).findFirst().orElseThrow();
+            }
+            try (DirectoryVolume opened = open(NOW, Duration.ZERO)) {
+                assertTrue(Files.exists(temp), "the write in progress keeps its temporary file");
+            }
+            pending.append(ByteBuffer.wrap(data, 4096, data.length - 4096));
+            pending.commit();
+            assertEquals(data.length, read(writer, hash).length);
         }
     }
 
