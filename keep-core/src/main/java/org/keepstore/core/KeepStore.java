@@ -95,6 +95,11 @@ public final class KeepStore implements AutoCloseable {
             this(clock, blobSignatureTtl, trashEnabled, Set.of());
         }
 
+        /**
+         * The system clock, a two-week signature TTL, trashing allowed (what a volume then does
+         * with trash depends on its {@link VolumeContext#trashLifetime}), and writes that name no
+         * storage class going to any mount.
+         */
         public static Options defaults() {
             return new Options(Clock.systemUTC(), Duration.ofDays(14), true);
         }

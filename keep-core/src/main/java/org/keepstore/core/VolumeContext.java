@@ -23,8 +23,12 @@ public record VolumeContext(Clock clock, Duration trashLifetime, Duration blobSi
         Objects.requireNonNull(metrics, "metrics");
     }
 
-    /** Defaults for tests and simple embedding: system clock, no trash lifetime, two-week TTL. */
+    /**
+     * Defaults for tests and simple embedding: the system clock, trash kept for two weeks (the
+     * cluster config's default {@code BlobTrashLifetime}, 336h, so a trashed block can be
+     * restored until then) and a two-week signature TTL.
+     */
     public static VolumeContext defaults() {
-        return new VolumeContext(Clock.systemUTC(), Duration.ZERO, Duration.ofDays(14), VolumeMetrics.NONE);
+        return new VolumeContext(Clock.systemUTC(), Duration.ofDays(14), Duration.ofDays(14), VolumeMetrics.NONE);
     }
 }

@@ -1,6 +1,7 @@
 package org.keepstore.volumes;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -10,7 +11,10 @@ import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
@@ -18,6 +22,7 @@ import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.keepstore.core.BlockNotFoundException;
 import org.keepstore.core.BlockSink;
 import org.keepstore.core.BufferPool;
 import org.keepstore.core.KeepStore;
@@ -35,6 +40,26 @@ class ReadmeExampleTest {
     @Test
     void readmeEmbeddingExampleWorks() throws Exception {
         assertEquals("hello, keep", roundTrip(dir));
+    }
+
+    /** As the README says below the example: with the defaults, trash is kept and can be restored. */
+    @Test
+    void theDefaultsTrashIntoARestorableTrash() throws Exception {
+        Volume volume = new DirectoryVolume(dir, VolumeContext.defaults());
+        Mount mount = Mount.of(Mount.uuidFor(dir.toString()), volume);
+        try (KeepStore store = new KeepStore(List.of(mount), new BufferPool(2), KeepStore.Options.defaults())) {
+            byte[] data = "old block".getBytes(StandardCharsets.UTF_8);
+            String hash = HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(data));
+            store.write(hash, ByteBuffer.wrap(data), Set.of(), null);
+            // Older than the signature TTL, so trashing it is allowed.
+            Files.setLastModifiedTime(dir.resolve(hash.substring(0, 3)).resolve(hash),
+                    FileTime.from(Instant.now().minus(Duration.ofDays(30))));
+            store.trash(hash);
+            assertThrows(BlockNotFoundException.class, () -> store.verify(hash));
+            store.emptyTrash();
+            store.untrash(hash);
+            assertEquals(data.length, store.verify(hash));
+        }
     }
 
     /** The README shows the tested method exactly (indentation aside), so the two cannot drift apart. */
