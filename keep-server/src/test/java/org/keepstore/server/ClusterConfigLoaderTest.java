@@ -194,6 +194,8 @@ class ClusterConfigLoaderTest {
                         Replicaton: 3
                         DriverParameters:
                           Root: %s
+                          Serialise: true
+                          LocationConstraint: false
                 """.formatted(PORT, roots[0]));
         ServerSettings s = load(config);
         assertEquals(1, s.volumes().size());
@@ -201,10 +203,12 @@ class ClusterConfigLoaderTest {
         List<String> w = loader.warnings();
         for (String path : List.of("Clusterz", "Clusters.zzzzz.SystemRootTokn", "Clusters.zzzzz.Collections.BlobSigningTtl",
                 "Clusters.zzzzz.API.MaxKeepBlobBufers", "Clusters.zzzzz.Volumes.zzzzz-nyw5e-000000000000001.Replicaton",
+                "Clusters.zzzzz.Volumes.zzzzz-nyw5e-000000000000001.DriverParameters.Serialise",
                 "Clusters.zzzzz.Services.Keepstore.InternalURLs.http://127.0.0.1:" + PORT + ".ListenUrl")) {
             assertTrue(w.stream().anyMatch(line -> line.contains("unknown key " + path + " ")), path + " in " + w);
         }
         assertFalse(w.stream().anyMatch(line -> line.contains("DefaultReplication")), "a key of another service");
+        assertFalse(w.stream().anyMatch(line -> line.contains("LocationConstraint")), "a reference S3 key");
     }
 
     // ------------------------------------------------------------ required settings

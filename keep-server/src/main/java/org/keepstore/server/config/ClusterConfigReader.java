@@ -65,6 +65,18 @@ public final class ClusterConfigReader {
             "WebDAVLogEvents", "WebDAVLogDownloadInterval", "WebDAVOutputBuffer", "S3FolderObjects");
     private static final Set<String> VOLUME_KEYS = Set.of("AccessViaHosts", "ReadOnly", "AllowTrashWhenReadOnly",
             "Replication", "StorageClasses", "Driver", "DriverParameters");
+    /**
+     * Every parameter some volume driver reads, for whichever driver. As in the reference, a
+     * key is only warned about when no driver knows it, which catches typos ({@code Serialise}).
+     */
+    private static final Set<String> DRIVER_PARAMETERS_USED = Set.of("Root", "Serialize", "DirectIO",
+            "Bucket", "Endpoint", "Region", "AccessKeyID", "SecretAccessKey", "UsePathStyle", "PrefixLength",
+            "IndexPageSize", "ConnectTimeout", "ReadTimeout", "RaceWindow", "UnsafeDelete",
+            "StorageAccountName", "StorageAccountKey", "StorageBaseURL", "ContainerName", "RequestTimeout",
+            "ListBlobsRetryDelay", "ListBlobsMaxAttempts", "MaxGetBytes", "WriteRaceInterval", "WriteRacePollTime",
+            "DeviceID", "CapacityBytes");
+    /** The reference's S3 parameters that change nothing here. */
+    private static final Set<String> DRIVER_PARAMETERS_OTHER = Set.of("LocationConstraint", "V2Signature");
 
     private ClusterConfigReader() {
     }
@@ -248,6 +260,7 @@ public final class ClusterConfigReader {
         if (!(plain instanceof Map<?, ?> map)) {
             throw new ConfigException(parameters.path() + ": expected a map of parameter names to values");
         }
+        parameters.warnUnknownKeys(DRIVER_PARAMETERS_USED, DRIVER_PARAMETERS_OTHER);
         @SuppressWarnings("unchecked")
         Map<String, Object> driverParameters = (Map<String, Object>) map;
         return new ClusterConfig.Volume(uuid, access, v.child("ReadOnly").bool(false),
