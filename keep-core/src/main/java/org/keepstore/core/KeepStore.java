@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -134,7 +135,7 @@ public final class KeepStore implements AutoCloseable {
     private volatile boolean closed;
 
     /**
-     * @param mounts  the mounts, in configuration order; UUIDs must be distinct
+     * @param mounts  the mounts, in configuration order; UUIDs and volumes must be distinct
      * @param pool    where block buffers come from; its buffers must hold a whole block
      * @param options clock, signature TTL and whether trashing is enabled
      */
@@ -146,9 +147,15 @@ public final class KeepStore implements AutoCloseable {
             throw new IllegalArgumentException("buffer pool buffers must hold " + Locator.MAX_BLOCK_SIZE + " bytes");
         }
         Map<String, Mount> byUuid = new LinkedHashMap<>();
+        Map<Volume, Mount> byVolume = new IdentityHashMap<>();
         for (Mount m : this.mounts) {
             if (byUuid.put(m.uuid(), m) != null) {
                 throw new IllegalArgumentException("duplicate mount uuid " + m.uuid());
+            }
+            Mount other = byVolume.put(m.volume(), m);
+            if (other != null) {
+                // One volume counted as two replicas would overstate how safe a block is.
+                throw new IllegalArgumentException("mounts " + other.uuid() + " and " + m.uuid() + " share one volume");
             }
         }
         this.mountsByUuid = Map.copyOf(byUuid);

@@ -151,13 +151,12 @@ class KeepStoreTest {
 
     @Test
     void rendezvousOrderMatchesAnIndependentComputation() throws Exception {
-        MemoryVolume v = volume();
         List<Mount> mounts = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
-            mounts.add(new Mount(uuid(i * 7919), v, true, true, 1, Set.of("default"), i % 2 == 0 ? 0 : 5));
+            mounts.add(new Mount(uuid(i * 7919), volume(), true, true, 1, Set.of("default"), i % 2 == 0 ? 0 : 5));
         }
-        mounts.add(new Mount("not-an-arvados-uuid", v, true, true, 1, Set.of("default"), 0));
-        mounts.add(new Mount("zzzzz-nyw5e-shortuuid", v, true, true, 1, Set.of("default"), 5));
+        mounts.add(new Mount("not-an-arvados-uuid", volume(), true, true, 1, Set.of("default"), 0));
+        mounts.add(new Mount("zzzzz-nyw5e-shortuuid", volume(), true, true, 1, Set.of("default"), 5));
         KeepStore s = store(mounts.toArray(new Mount[0]));
         Random random = new Random(42);
         MessageDigest md5 = MessageDigest.getInstance("MD5");
@@ -1034,6 +1033,9 @@ class KeepStoreTest {
         assertEquals(List.of(m), s.mounts());
         assertThrows(IllegalArgumentException.class,
                 () -> new KeepStore(List.of(m, m), pool, KeepStore.Options.defaults()));
+        IllegalArgumentException shared = assertThrows(IllegalArgumentException.class,
+                () -> new KeepStore(List.of(m, mount(2, m.volume())), pool, KeepStore.Options.defaults()));
+        assertTrue(shared.getMessage().contains("share one volume"), shared.getMessage());
     }
 
     @Test
