@@ -625,17 +625,7 @@ public final class DirectoryVolume implements Volume {
 
     @Override
     public void trash(String hash) throws IOException {
-        operation("delete");
-        acquire();
-        try {
-            moveToTrash(hash);
-        } catch (NoSuchFileException e) {
-            throw missing(hash);
-        } catch (IOException e) {
-            throw failure("delete", e);
-        } finally {
-            release();
-        }
+        trashIfMtime(hash, anyMtime -> true);
     }
 
     /**
