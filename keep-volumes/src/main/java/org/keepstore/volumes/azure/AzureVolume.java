@@ -1,6 +1,5 @@
 package org.keepstore.volumes.azure;
 
-import java.io.ByteArrayInputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,18 +12,10 @@ import java.time.OffsetDateTime;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 
 import com.azure.core.http.HttpClient;
@@ -108,8 +99,6 @@ public final class AzureVolume implements Volume {
     private final HttpPipeline pipeline;
     private final String serviceVersion;
     private final int listPageSize;
-    /** Runs the extra ranged GETs of split reads; null when reads are never split. */
-    private final ExecutorService rangeReaders;
 
     AzureVolume(AzureVolumeSettings settings, VolumeContext context, int listPageSize) {
         this.settings = settings;
@@ -141,9 +130,6 @@ public final class AzureVolume implements Volume {
                 .getBlobContainerClient(settings.containerName);
         this.pipeline = container.getHttpPipeline();
         this.serviceVersion = container.getServiceVersion().getVersion();
-        this.rangeReaders = settings.maxGetBytes < Locator.MAX_BLOCK_SIZE
-                ? Executors.newCachedThreadPool(daemonThreads("azure-range-get-" + settings.containerName))
-                : null;
     }
 
     /**
@@ -257,70 +243,90 @@ public final class AzureVolume implements Volume {
     }
 
     /**
-     * Fetches the rest of a blob whose first piece is in {@code first}, all pieces at once, into
-     * one array. Later pieces are requested with {@code If-Match} on the first piece's ETag, so a
-     * blob replaced in the meantime is read again rather than stitched from two versions.
+     * A blob larger than {@code MaxGetBytes}, read as a stream of ranged GETs one after another:
+     * the next piece is requested when the reader has taken the current one. The bytes go
+     * straight into the reader's buffer (the engine's pool buffer), so however many such reads
+     * run at once, they use no memory beyond the pool's. Later pieces are requested with
+     * {@code If-Match} on the first piece's ETag, so a blob replaced meanwhile fails the read
+     * instead of being stitched from two versions.
      */
-    private Download downloadRemainingPieces(String hash, BlobResponse first) throws IOException {
-        int total = (int) first.totalSize;
-        int pieceSize = settings.maxGetBytes;
-        byte[] data = new byte[total];
-        List<Future<?>> rest = new ArrayList<>();
-        try {
-            for (int start = pieceSize; start < total; start += pieceSize) {
-                int from = start;
-                int to = Math.min(total, start + pieceSize);
-                rest.add(rangeReaders.submit(() -> {
-                    metrics.operation(deviceId, "get_range");
-                    BlobResponse piece = get(hash, from, to - 1L, first.etag, false);
-                    try (piece) {
-                        readExactly(piece, data, from, to - from, hash);
-                    }
-                    return null;
-                }));
-            }
-            try (first) {
-                readExactly(first, data, 0, (int) first.length, hash);
-            }
-            for (Future<?> f : rest) {
-                f.get();
-            }
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof IOException io) {
-                throw io;
-            }
-            throw new IOException("reading block " + hash + " from " + deviceId, e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while reading block " + hash);
-        } finally {
-            for (Future<?> f : rest) {
-                f.cancel(true);
-            }
-        }
-        return new Download(total, first.lastModified, new ByteArrayInputStream(data));
+    private Download downloadRemainingPieces(String hash, BlobResponse first) {
+        return new Download(first.totalSize, first.lastModified, new PieceStream(hash, first));
     }
 
-    private void readExactly(BlobResponse response, byte[] into, int offset, int length, String hash)
-            throws IOException {
-        InputStream in = response.body();
-        int done = 0;
-        try {
-            while (done < length) {
-                int n = in.read(into, offset + done, length - done);
-                if (n < 0) {
-                    break;
-                }
-                done += n;
-            }
-        } catch (RuntimeException e) {
-            throw failure("get", hash, e);
-        } finally {
-            metrics.ioBytes(deviceId, "out", done);
+    private final class PieceStream extends InputStream {
+        private final String hash;
+        private final String etag;
+        private final long total;
+        /** The piece being read and its body; null between pieces. */
+        private BlobResponse piece;
+        private InputStream body;
+        /** Bytes of {@link #piece} not read yet. */
+        private long leftInPiece;
+        /** Where the next piece starts in the blob. */
+        private long nextStart;
+        private boolean closed;
+
+        PieceStream(String hash, BlobResponse first) {
+            this.hash = hash;
+            this.etag = first.etag;
+            this.total = first.totalSize;
+            this.piece = first;
+            this.body = first.body();
+            this.leftInPiece = first.length;
+            this.nextStart = first.length;
         }
-        if (done != length) {
-            throw new IOException("short read of block " + hash + " from " + deviceId + ": " + done + " of "
-                    + length + " bytes");
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] buf, int off, int len) throws IOException {
+            if (closed) {
+                throw new IOException("stream closed");
+            }
+            if (len == 0) {
+                return 0;
+            }
+            while (leftInPiece == 0) {
+                closePiece();
+                if (nextStart >= total) {
+                    return -1;
+                }
+                long end = Math.min(total, nextStart + settings.maxGetBytes) - 1;
+                metrics.operation(deviceId, "get_range");
+                piece = get(hash, nextStart, end, etag, false);
+                body = piece.body();
+                leftInPiece = piece.length;
+                nextStart = end + 1;
+            }
+            int n = guarded(() -> body.read(buf, off, (int) Math.min(len, leftInPiece)));
+            if (n < 0) {
+                // The service ended a response early: a failed read, not a corrupt block.
+                throw new IOException("short read of block " + hash + " from " + deviceId + ": a ranged GET ended "
+                        + leftInPiece + " bytes early");
+            }
+            leftInPiece -= n;
+            metrics.ioBytes(deviceId, "out", n);
+            return n;
+        }
+
+        private void closePiece() {
+            if (piece != null) {
+                piece.close();
+                piece = null;
+                body = null;
+            }
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+            closePiece();
         }
     }
 
@@ -632,9 +638,6 @@ public final class AzureVolume implements Volume {
 
     @Override
     public void close() {
-        if (rangeReaders != null) {
-            rangeReaders.shutdownNow();
-        }
     }
 
     // ---- helpers ----
@@ -746,15 +749,6 @@ public final class AzureVolume implements Volume {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted");
         }
-    }
-
-    private static ThreadFactory daemonThreads(String prefix) {
-        AtomicInteger counter = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, prefix + "-" + counter.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
     }
 
     /** Thrown when an {@code If-Match} ranged GET finds the blob replaced since the first piece. */

@@ -352,6 +352,45 @@ class AzureVolumeLayoutTest {
     }
 
     @Test
+    void splitReadsFetchEachPieceOnlyWhenTheReaderGetsToIt() throws Exception {
+        // So a split read holds no more of the block than the reader's own buffer: many at once
+        // must not add up to whole blocks in memory outside the buffer pool.
+        AtomicInteger rangedGets = new AtomicInteger();
+        VolumeMetrics counting = new VolumeMetrics() {
+            @Override
+            public void operation(String deviceId, String operation) {
+                if (operation.equals("get_range")) {
+                    rangedGets.incrementAndGet();
+                }
+            }
+
+            @Override
+            public void error(String deviceId, String errorType) {
+            }
+
+            @Override
+            public void ioBytes(String deviceId, String direction, long bytes) {
+            }
+        };
+        Volume split = new AzureVolumeDriver().create(azurite.parameters(containerName, Map.of("MaxGetBytes", 1 << 20)),
+                new VolumeContext(Clock.systemUTC(), Duration.ofHours(1), Duration.ofDays(14), counting));
+        volumes.add(split);
+        byte[] data = randomBytes(5 << 20);
+        String hash = md5(data);
+        split.write(hash, ByteBuffer.wrap(data));
+        rangedGets.set(0);
+        try (StoredBlock b = split.open(hash); InputStream in = b.stream()) {
+            assertEquals(data.length, b.size());
+            assertArrayEquals(Arrays.copyOf(data, 1 << 20), in.readNBytes(1 << 20));
+            assertEquals(1, rangedGets.get(), "only the first piece was requested");
+            assertArrayEquals(Arrays.copyOfRange(data, 1 << 20, (1 << 20) + 10), in.readNBytes(10));
+            assertEquals(2, rangedGets.get());
+        }
+        assertArrayEquals(data, readAll(split, hash));
+        assertEquals(2 + 5, rangedGets.get());
+    }
+
+    @Test
     void aMissingContainerOrAWrongKeyStopsTheVolumeFromStarting() {
         VolumeContext context = VolumeContext.defaults();
         IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
