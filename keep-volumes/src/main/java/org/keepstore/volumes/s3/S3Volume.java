@@ -538,10 +538,26 @@ final class S3Volume implements Volume {
         }
     }
 
+    /**
+     * The slowest upload a PUT attempt is given time for. The HTTP client's read timeout covers
+     * waiting for an answer but not sending: without a limit, a PUT to an endpoint that stops
+     * taking data (a frozen server, a black-holed route) would wait forever, holding its buffer
+     * and request slot. Any working link is far faster than this. Not final for tests only.
+     */
+    static long putMinBytesPerSecond = 1 << 20;
+
+    /** How long one PUT attempt of {@code bodyBytes} may take: ReadTimeout plus the body at {@link #putMinBytesPerSecond}. */
+    static Duration putAttemptLimit(Duration readTimeout, long bodyBytes) {
+        long uploadMillis = Math.max(0, bodyBytes) * 1000 / putMinBytesPerSecond;
+        return readTimeout.plusMillis(uploadMillis);
+    }
+
     private void put(String key, RequestBody body, String contentMd5) throws IOException {
         metrics.operation(deviceId, "put");
+        Duration attemptLimit = putAttemptLimit(config.readTimeout(), body.optionalContentLength().orElse(0L));
         try {
-            s3.putObject(b -> b.bucket(config.bucket()).key(key).contentMD5(contentMd5), body);
+            s3.putObject(b -> b.bucket(config.bucket()).key(key).contentMD5(contentMd5)
+                    .overrideConfiguration(o -> o.apiCallAttemptTimeout(attemptLimit)), body);
         } catch (S3Exception e) {
             if (e.statusCode() == 400 && e.awsErrorDetails() != null
                     && "BadDigest".equals(e.awsErrorDetails().errorCode())) {

@@ -1,6 +1,7 @@
 package org.keepstore.volumes.s3;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.IOException;
@@ -12,6 +13,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -22,6 +24,7 @@ import org.keepstore.core.KeepException;
 import org.keepstore.core.Volume;
 import org.keepstore.core.VolumeContext;
 import org.keepstore.core.VolumeDriver;
+import software.amazon.awssdk.core.exception.ApiCallAttemptTimeoutException;
 
 /**
  * An endpoint that is down or hangs makes every operation fail with 503 "volume unavailable"
@@ -140,5 +143,53 @@ class S3VolumeUnavailableTest {
                 }
             }
         }
+    }
+
+    @Test
+    void aPutToAServerThatStopsTakingDataGivesUp() throws Exception {
+        // The server accepts connections and never reads: once the socket buffers are full the
+        // upload cannot move, and the read timeout alone would never end it.
+        List<Socket> accepted = new ArrayList<>();
+        long rateBefore = S3Volume.putMinBytesPerSecond;
+        S3Volume.putMinBytesPerSecond = 64L << 20; // a short limit, to keep the test short
+        try (ServerSocket stalled = new ServerSocket()) {
+            stalled.setReceiveBufferSize(4096);
+            stalled.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
+            Thread acceptor = new Thread(() -> {
+                try {
+                    while (true) {
+                        Socket s = stalled.accept();
+                        synchronized (accepted) {
+                            accepted.add(s);
+                        }
+                    }
+                } catch (IOException closed) {
+                    // test over
+                }
+            });
+            acceptor.setDaemon(true);
+            acceptor.start();
+            try (Volume v = volumeAt("http://127.0.0.1:" + stalled.getLocalPort())) {
+                // Larger than what the kernel buffers on both sides can hold (4 MiB here).
+                ByteBuffer block = ByteBuffer.allocate(16 << 20);
+                KeepException e = assertThrows(KeepException.class, () -> v.write(HASH, block));
+                assertEquals(503, e.status());
+                assertInstanceOf(ApiCallAttemptTimeoutException.class, e.getCause(), "ended by the attempt limit");
+            }
+        } finally {
+            S3Volume.putMinBytesPerSecond = rateBefore;
+            synchronized (accepted) {
+                for (Socket s : accepted) {
+                    s.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    void aPutAttemptMayTakeTheReadTimeoutPlusTheBodyAtOneMiBPerSecond() {
+        assertEquals(Duration.ofSeconds(10), S3Volume.putAttemptLimit(Duration.ofSeconds(10), 0));
+        assertEquals(Duration.ofSeconds(74), S3Volume.putAttemptLimit(Duration.ofSeconds(10), 64L << 20));
+        assertEquals(Duration.ofMillis(10_500), S3Volume.putAttemptLimit(Duration.ofSeconds(10), 512 << 10));
     }
 }
