@@ -1,5 +1,6 @@
 package org.keepstore.volumes.s3;
 
+import java.io.EOFException;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -186,7 +187,7 @@ final class S3Volume implements Volume {
             }
         }
         Long length = in.response().contentLength();
-        return new StoredBlock(length == null ? -1 : length, new CountingStream(in));
+        return new StoredBlock(length == null ? -1 : length, new CountingStream(in, length == null ? -1 : length));
     }
 
     @Override
@@ -717,11 +718,15 @@ final class S3Volume implements Volume {
      */
     private final class CountingStream extends FilterInputStream {
         private final ResponseInputStream<GetObjectResponse> response;
+        /** The response's Content-Length, or -1 if it had none. */
+        private final long expected;
+        private long received;
         private boolean eof;
 
-        CountingStream(ResponseInputStream<GetObjectResponse> response) {
+        CountingStream(ResponseInputStream<GetObjectResponse> response, long expected) {
             super(response);
             this.response = response;
+            this.expected = expected;
         }
 
         @Override
@@ -744,7 +749,15 @@ final class S3Volume implements Volume {
             }
             if (n < 0) {
                 eof = true;
+                if (expected >= 0 && received < expected) {
+                    // The connection ended before the body did: a failed read, not a corrupt
+                    // block (the stored object may be intact).
+                    metrics.error(deviceId, "unavailable");
+                    throw KeepException.unavailable(KeepException.VOLUME_UNAVAILABLE, new EOFException(
+                            deviceId + ": GET ended after " + received + " of " + expected + " bytes"));
+                }
             } else {
+                received += n;
                 metrics.ioBytes(deviceId, "out", n);
             }
             return n;

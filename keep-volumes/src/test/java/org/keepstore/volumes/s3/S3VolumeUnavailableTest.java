@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import com.sun.net.httpserver.HttpServer;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -21,6 +23,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.keepstore.core.BlockNotFoundException;
 import org.keepstore.core.KeepException;
+import org.keepstore.core.StoredBlock;
 import org.keepstore.core.Volume;
 import org.keepstore.core.VolumeContext;
 import org.keepstore.core.VolumeDriver;
@@ -191,5 +194,49 @@ class S3VolumeUnavailableTest {
         assertEquals(Duration.ofSeconds(10), S3Volume.putAttemptLimit(Duration.ofSeconds(10), 0));
         assertEquals(Duration.ofSeconds(74), S3Volume.putAttemptLimit(Duration.ofSeconds(10), 64L << 20));
         assertEquals(Duration.ofMillis(10_500), S3Volume.putAttemptLimit(Duration.ofSeconds(10), 512 << 10));
+    }
+
+    @Test
+    void aResponseCutShortIsAReadErrorNotAShortBlock() throws Exception {
+        // The endpoint promises 1000 bytes, sends 500 and closes: the object may well be intact,
+        // so the read must fail as unavailable rather than end as if the block were short (which
+        // the engine would report as a corrupt copy).
+        try (ServerSocket cutting = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Thread server = new Thread(() -> {
+                try {
+                    while (true) {
+                        try (Socket s = cutting.accept()) {
+                            InputStream in = s.getInputStream();
+                            // Skip the request's headers (a GET has no body).
+                            int matched = 0;
+                            while (matched < 4) {
+                                int c = in.read();
+                                if (c < 0) {
+                                    break;
+                                }
+                                matched = (c == (matched % 2 == 0 ? '\r' : '\n')) ? matched + 1 : (c == '\r' ? 1 : 0);
+                            }
+                            OutputStream out = s.getOutputStream();
+                            out.write(("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n"
+                                    + "Content-Type: application/octet-stream\r\n"
+                                    + "Last-Modified: Tue, 24 Nov 2026 10:00:00 GMT\r\n\r\n")
+                                    .getBytes(StandardCharsets.US_ASCII));
+                            out.write(new byte[500]);
+                            out.flush();
+                        }
+                    }
+                } catch (IOException closed) {
+                    // test over
+                }
+            });
+            server.setDaemon(true);
+            server.start();
+            try (Volume v = volumeAt("http://127.0.0.1:" + cutting.getLocalPort());
+                 StoredBlock block = v.open(HASH)) {
+                assertEquals(1000, block.size());
+                KeepException e = assertThrows(KeepException.class, () -> block.stream().readAllBytes());
+                assertEquals(503, e.status());
+            }
+        }
     }
 }
