@@ -602,8 +602,10 @@ public final class AzureVolume implements Volume {
 
     /**
      * Fetches one page of the listing, retrying up to {@code ListBlobsMaxAttempts} times,
-     * {@code ListBlobsRetryDelay} apart, while the service is busy or unreachable (as the
-     * reference does, since a full index of a large container takes many pages).
+     * {@code ListBlobsRetryDelay} apart, while the service answers that it is busy (503), as
+     * the reference does: a full index of a large container takes many pages, and throttling
+     * passes. A service that cannot be reached or does not answer in time fails the listing at
+     * once (503 to the caller) instead of holding it for every attempt's timeout.
      */
     private PagedResponse<BlobItem> listPage(ListBlobsOptions options, String continuation, int page)
             throws IOException {
@@ -616,7 +618,7 @@ public final class AzureVolume implements Volume {
                         .iterator();
                 return pages.hasNext() ? pages.next() : null;
             } catch (RuntimeException e) {
-                if (!AzureErrors.isUnavailable(e) || attempt >= settings.listBlobsMaxAttempts) {
+                if (AzureErrors.serviceStatus(e) != 503 || attempt >= settings.listBlobsMaxAttempts) {
                     throw failure("list", null, e);
                 }
                 metrics.error(deviceId, AzureErrors.errorType(e));

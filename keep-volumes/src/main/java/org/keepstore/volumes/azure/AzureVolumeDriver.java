@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * requests go to {@code https://ACCOUNT.blob.SUFFIX};</li>
  * <li>{@code RequestTimeout} (Go duration, default 10m), applied to every request;</li>
  * <li>{@code ListBlobsRetryDelay} (10s) and {@code ListBlobsMaxAttempts} (12): how listing
- * retries a page while the service is busy or unreachable;</li>
+ * retries a page while the service answers 503 (busy);</li>
  * <li>{@code WriteRaceInterval} (15s) and {@code WriteRacePollTime} (1s): see {@link AzureVolume}.</li>
  * </ul>
  * and two of our own:

@@ -5,22 +5,28 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.keepstore.core.KeepException;
 import org.keepstore.core.Volume;
 import org.keepstore.core.VolumeContext;
+import org.keepstore.core.VolumeMetrics;
 
 /**
  * A volume whose service is down or silent answers every operation with 503, so the engine
@@ -111,5 +117,62 @@ class AzureVolumeFailureTest {
                 }
             }
         }
+    }
+
+    /** Counts listing requests, through the metrics every volume operation reports. */
+    private static final class ListCounter implements VolumeMetrics {
+        final AtomicInteger lists = new AtomicInteger();
+
+        @Override
+        public void operation(String deviceId, String operation) {
+            if (operation.equals("list")) {
+                lists.incrementAndGet();
+            }
+        }
+
+        @Override
+        public void error(String deviceId, String errorType) {
+        }
+
+        @Override
+        public void ioBytes(String deviceId, String direction, long bytes) {
+        }
+    }
+
+    private static VolumeContext counting(ListCounter counter) {
+        return new VolumeContext(Clock.systemUTC(), Duration.ofDays(14), Duration.ofDays(14), counter);
+    }
+
+    @Test
+    void listingRetriesWhileTheServiceIsBusyButNotWhileItIsUnreachable() throws Exception {
+        // As the reference: ServerBusy (503) is waited out, ListBlobsMaxAttempts times in all;
+        // an unreachable service fails the listing at once.
+        HttpServer busy = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        busy.createContext("/", exchange -> {
+            byte[] body = ("<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>ServerBusy</Code>"
+                    + "<Message>The server is busy.</Message></Error>").getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().add("x-ms-error-code", "ServerBusy");
+            exchange.getResponseHeaders().add("Content-Type", "application/xml");
+            exchange.sendResponseHeaders(503, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        busy.start();
+        try {
+            ListCounter counter = new ListCounter();
+            try (Volume v = new AzureVolumeDriver().create(parameters(busy.getAddress().getPort(), "5s"),
+                    counting(counter))) {
+                assertTimeoutPreemptively(NO_HANG, () -> assertUnavailable(() -> v.index("", (h, s, m) -> { })));
+            }
+            assertEquals(2, counter.lists.get(), "both attempts of ListBlobsMaxAttempts were made");
+        } finally {
+            busy.stop(0);
+        }
+
+        ListCounter counter = new ListCounter();
+        try (Volume v = new AzureVolumeDriver().create(parameters(closedPort(), "5s"), counting(counter))) {
+            assertTimeoutPreemptively(NO_HANG, () -> assertUnavailable(() -> v.index("", (h, s, m) -> { })));
+        }
+        assertEquals(1, counter.lists.get(), "no retry against a closed port");
     }
 }
