@@ -1,5 +1,6 @@
 package org.keepstore.volumes.azure;
 
+import java.io.EOFException;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -237,7 +238,7 @@ public final class AzureVolume implements Volume {
             throw new IOException("block " + hash + " on " + deviceId + " has invalid size " + first.totalSize);
         }
         if (first.length == first.totalSize) {
-            return new Download(first.totalSize, first.lastModified, countingStream(first.body(), first));
+            return new Download(first.totalSize, first.lastModified, countingStream(first));
         }
         return downloadRemainingPieces(hash, first);
     }
@@ -307,8 +308,9 @@ public final class AzureVolume implements Volume {
             int n = guarded(() -> body.read(buf, off, (int) Math.min(len, leftInPiece)));
             if (n < 0) {
                 // The service ended a response early: a failed read, not a corrupt block.
-                throw new IOException("short read of block " + hash + " from " + deviceId + ": a ranged GET ended "
-                        + leftInPiece + " bytes early");
+                metrics.error(deviceId, "unavailable");
+                throw KeepException.unavailable(KeepException.VOLUME_UNAVAILABLE, new EOFException("block " + hash
+                        + " from " + deviceId + ": a ranged GET ended " + leftInPiece + " bytes early"));
             }
             leftInPiece -= n;
             metrics.ioBytes(deviceId, "out", n);
@@ -660,22 +662,28 @@ public final class AzureVolume implements Volume {
         return new IOException(what, e);
     }
 
-    private InputStream countingStream(InputStream in, AutoCloseable onClose) {
-        return new FilterInputStream(in) {
+    /** The whole blob's body, counted in the metrics; ending before its Content-Length is a read error. */
+    private InputStream countingStream(BlobResponse response) {
+        return new FilterInputStream(response.body()) {
+            private long left = response.length;
+
             @Override
             public int read() throws IOException {
-                int b = guarded(() -> super.read());
-                if (b >= 0) {
-                    metrics.ioBytes(deviceId, "out", 1);
-                }
-                return b;
+                byte[] one = new byte[1];
+                int n = read(one, 0, 1);
+                return n < 0 ? -1 : one[0] & 0xff;
             }
 
             @Override
             public int read(byte[] buf, int off, int len) throws IOException {
                 int n = guarded(() -> super.read(buf, off, len));
                 if (n > 0) {
+                    left -= n;
                     metrics.ioBytes(deviceId, "out", n);
+                } else if (n < 0 && left > 0) {
+                    metrics.error(deviceId, "unavailable");
+                    throw KeepException.unavailable(KeepException.VOLUME_UNAVAILABLE,
+                            new EOFException(deviceId + ": GET ended " + left + " bytes early"));
                 }
                 return n;
             }
@@ -685,11 +693,7 @@ public final class AzureVolume implements Volume {
                 try {
                     super.close();
                 } finally {
-                    try {
-                        onClose.close();
-                    } catch (Exception e) {
-                        log.debug("closing Azure response", e);
-                    }
+                    response.close();
                 }
             }
         };
@@ -700,11 +704,17 @@ public final class AzureVolume implements Volume {
     }
 
     /** The SDK's streams may throw unchecked exceptions; readers of a StoredBlock expect IOException. */
-    private static int guarded(IoCall call) throws IOException {
+    private int guarded(IoCall call) throws IOException {
         try {
             return call.call();
-        } catch (RuntimeException e) {
-            throw new IOException(AzureErrors.describe(e), e);
+        } catch (KeepException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            // A response body that breaks off or stalls is the service failing to answer, as a
+            // refused connection or a timeout before the headers is: 503, so the engine and
+            // clients treat it the same way whichever moment it happens at.
+            metrics.error(deviceId, "unavailable");
+            throw KeepException.unavailable(KeepException.VOLUME_UNAVAILABLE, e);
         }
     }
 

@@ -24,9 +24,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.keepstore.core.KeepException;
+import org.keepstore.core.StoredBlock;
 import org.keepstore.core.Volume;
 import org.keepstore.core.VolumeContext;
 import org.keepstore.core.VolumeMetrics;
+import org.keepstore.volumes.CuttingServer;
 
 /**
  * A volume whose service is down or silent answers every operation with 503, so the engine
@@ -174,5 +176,27 @@ class AzureVolumeFailureTest {
             assertTimeoutPreemptively(NO_HANG, () -> assertUnavailable(() -> v.index("", (h, s, m) -> { })));
         }
         assertEquals(1, counter.lists.get(), "no retry against a closed port");
+    }
+
+    @Test
+    void aResponseCutShortIsAReadErrorNotAShortBlock() throws Exception {
+        // As with S3: a body that breaks off is the service failing (503), not a short block;
+        // also when the volume asked for a range (this fake answers every request whole).
+        String headers = "Content-Type: application/octet-stream\r\nLast-Modified: Tue, 24 Nov 2026 10:00:00 GMT\r\n"
+                + "ETag: \"0x8D0000000000001\"\r\n";
+        try (CuttingServer cutting = new CuttingServer(1000, 500, headers)) {
+            for (Map<String, Object> extra : List.<Map<String, Object>>of(Map.of(), Map.of("MaxGetBytes", 400))) {
+                Map<String, Object> p = parameters(cutting.port(), "5s");
+                p.putAll(extra);
+                try (Volume v = new AzureVolumeDriver().create(p, VolumeContext.defaults())) {
+                    assertTimeoutPreemptively(NO_HANG, () -> {
+                        try (StoredBlock block = v.open(HASH)) {
+                            KeepException e = assertThrows(KeepException.class, () -> block.stream().readAllBytes());
+                            assertEquals(503, e.status(), "with " + extra);
+                        }
+                    });
+                }
+            }
+        }
     }
 }

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import com.sun.net.httpserver.HttpServer;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -27,6 +25,7 @@ import org.keepstore.core.StoredBlock;
 import org.keepstore.core.Volume;
 import org.keepstore.core.VolumeContext;
 import org.keepstore.core.VolumeDriver;
+import org.keepstore.volumes.CuttingServer;
 import software.amazon.awssdk.core.exception.ApiCallAttemptTimeoutException;
 
 /**
@@ -201,37 +200,9 @@ class S3VolumeUnavailableTest {
         // The endpoint promises 1000 bytes, sends 500 and closes: the object may well be intact,
         // so the read must fail as unavailable rather than end as if the block were short (which
         // the engine would report as a corrupt copy).
-        try (ServerSocket cutting = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            Thread server = new Thread(() -> {
-                try {
-                    while (true) {
-                        try (Socket s = cutting.accept()) {
-                            InputStream in = s.getInputStream();
-                            // Skip the request's headers (a GET has no body).
-                            int matched = 0;
-                            while (matched < 4) {
-                                int c = in.read();
-                                if (c < 0) {
-                                    break;
-                                }
-                                matched = (c == (matched % 2 == 0 ? '\r' : '\n')) ? matched + 1 : (c == '\r' ? 1 : 0);
-                            }
-                            OutputStream out = s.getOutputStream();
-                            out.write(("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n"
-                                    + "Content-Type: application/octet-stream\r\n"
-                                    + "Last-Modified: Tue, 24 Nov 2026 10:00:00 GMT\r\n\r\n")
-                                    .getBytes(StandardCharsets.US_ASCII));
-                            out.write(new byte[500]);
-                            out.flush();
-                        }
-                    }
-                } catch (IOException closed) {
-                    // test over
-                }
-            });
-            server.setDaemon(true);
-            server.start();
-            try (Volume v = volumeAt("http://127.0.0.1:" + cutting.getLocalPort());
+        try (CuttingServer cutting = new CuttingServer(1000, 500,
+                "Content-Type: application/octet-stream\r\nLast-Modified: Tue, 24 Nov 2026 10:00:00 GMT\r\n")) {
+            try (Volume v = volumeAt("http://127.0.0.1:" + cutting.port());
                  StoredBlock block = v.open(HASH)) {
                 assertEquals(1000, block.size());
                 KeepException e = assertThrows(KeepException.class, () -> block.stream().readAllBytes());
