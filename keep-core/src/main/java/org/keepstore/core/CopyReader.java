@@ -64,7 +64,7 @@ final class CopyReader {
      * @throws KeepException          after delivery began: {@link ChecksumException} or the
      *                                read error
      */
-    long read(Mount m, String hash, Buffers buffers, BlockSink sink)
+    long read(Mount m, String hash, long expectedSize, Buffers buffers, BlockSink sink)
             throws IOException, InterruptedException {
         StoredBlock block = openCopy(m, hash);
         if (block.size() > KeepStore.SMALL_BLOCK && !buffers.hasPoolBuffer()) {
@@ -75,7 +75,11 @@ final class CopyReader {
             block = openCopy(m, hash);
         }
         ByteBuffer buffer = buffers.forSize(block.size());
-        boolean pipelined = block.size() > READ_CHUNK;
+        // A copy whose size is not the one the locator gives is either corrupt or asked for with
+        // a wrong size hint. Only its MD5 can tell which, so it is read and checked whole before
+        // any of it goes out: a corrupt one is then skipped for the next mount, not sent in part.
+        boolean sizeAsExpected = expectedSize < 0 || block.size() == expectedSize;
+        boolean pipelined = block.size() > READ_CHUNK && sizeAsExpected;
         Delivery delivery = new Delivery(sink, buffer, block.size(), pipelined ? helpers : null);
         Prefetcher prefetcher = null;
         try {

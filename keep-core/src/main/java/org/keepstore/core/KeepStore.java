@@ -733,8 +733,20 @@ public final class KeepStore implements AutoCloseable {
      * @throws InterruptedException if interrupted while waiting for a buffer
      */
     public long read(String hash, BlockSink sink) throws IOException, InterruptedException {
+        return read(hash, -1, sink);
+    }
+
+    /**
+     * As {@link #read(String, BlockSink)}, for a locator with a size hint: a copy of another
+     * size is verified whole before any of it is delivered, so that a corrupt copy (truncated or
+     * extended) is skipped for a good one on another mount instead of being sent in part. A
+     * good copy is delivered with its own size even when the hint is wrong.
+     *
+     * @param expectedSize the locator's size hint, or -1 for none
+     */
+    public long read(String hash, long expectedSize, BlockSink sink) throws IOException, InterruptedException {
         ensureOpen();
-        return readVerified(hash, Objects.requireNonNull(sink, "sink"));
+        return readVerified(hash, expectedSize, Objects.requireNonNull(sink, "sink"));
     }
 
     /**
@@ -746,7 +758,7 @@ public final class KeepStore implements AutoCloseable {
      */
     public long verify(String hash) throws IOException, InterruptedException {
         ensureOpen();
-        return readVerified(hash, null);
+        return readVerified(hash, -1, null);
     }
 
     /**
@@ -789,14 +801,15 @@ public final class KeepStore implements AutoCloseable {
         return null;
     }
 
-    private long readVerified(String hash, BlockSink sink) throws IOException, InterruptedException {
+    private long readVerified(String hash, long expectedSize, BlockSink sink)
+            throws IOException, InterruptedException {
         requireHash(hash);
         try (CopyReader.Buffers buffers = copyReader.newBuffers()) {
             boolean corruptSeen = false;
             IOException firstError = null;
             for (Mount m : readOrder(hash)) {
                 try {
-                    return copyReader.read(m, hash, buffers, sink);
+                    return copyReader.read(m, hash, expectedSize, buffers, sink);
                 } catch (BlockNotFoundException e) {
                     // try the next mount
                 } catch (ChecksumException e) {

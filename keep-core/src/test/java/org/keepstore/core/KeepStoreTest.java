@@ -20,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
@@ -624,6 +625,29 @@ class KeepStoreTest {
         assertEquals(data.length, sink.begunWith);
         assertEquals(data.length - CopyReader.HELD_BACK, sink.bytes.size(), "all but the held-back end went out");
         assertEquals(502, status(() -> s.verify(hash)));
+    }
+
+    @Test
+    void aCopyOfAnotherSizeThanTheHintIsCheckedBeforeAnyByteGoesOut() throws Exception {
+        // A large corrupt copy of the wrong length on the first mount: with the locator's size
+        // known, it is skipped for the good copy instead of being sent in part.
+        byte[] data = randomBytes(3 * CopyReader.READ_CHUNK, 23);
+        String hash = md5(data);
+        KeepStore s = store(mount(1, volume()), mount(2, volume()));
+        List<MemoryVolume> order = inOrder(s, hash);
+        order.get(0).putRaw(hash, Arrays.copyOf(data, data.length + 10));
+        order.get(1).putRaw(hash, data);
+        CapturingSink sink = new CapturingSink();
+        assertEquals(data.length, s.read(hash, data.length, sink));
+        assertEquals(data.length, sink.begunWith);
+        assertArrayEquals(data, sink.bytes.toByteArray());
+
+        // A wrong hint for a good copy: the copy is verified, then served with its real size.
+        KeepStore single = store(mount(3, volume()));
+        put(single, data);
+        CapturingSink wrongHint = new CapturingSink();
+        assertEquals(data.length, single.read(hash, 12345, wrongHint));
+        assertArrayEquals(data, wrongHint.bytes.toByteArray());
     }
 
     @Test

@@ -609,7 +609,7 @@ final class KeepHandler implements HttpHandler {
             // shows up as a failed write instead.
             StreamingSink sink = new StreamingSink(ex, () -> disconnectWatcher.unwatch(watch));
             try {
-                store.read(locator.hash(), sink);
+                store.read(locator.hash(), sizeKnown ? locator.size() : -1, sink);
             } catch (IOException | RuntimeException e) {
                 if (sink.begun) {
                     // Bytes of this copy may already be on the wire: end the body short so the
