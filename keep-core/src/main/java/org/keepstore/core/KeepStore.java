@@ -1160,7 +1160,10 @@ public final class KeepStore implements AutoCloseable {
         if (t instanceof KeepException k) {
             return k;
         }
-        return new KeepException(500, "volume error: " + t, t);
+        // The message, not the exception's class name: it reaches clients in the response body.
+        String detail = t.getMessage() == null || t.getMessage().isBlank() ? t.getClass().getSimpleName()
+                : t.getMessage();
+        return new KeepException(500, "volume error: " + detail, t);
     }
 
     private static void requireHash(String hash) throws KeepException {
