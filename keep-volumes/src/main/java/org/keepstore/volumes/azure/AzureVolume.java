@@ -1,7 +1,6 @@
 package org.keepstore.volumes.azure;
 
 import java.io.EOFException;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -237,25 +236,19 @@ public final class AzureVolume implements Volume {
             first.close();
             throw new IOException("block " + hash + " on " + deviceId + " has invalid size " + first.totalSize);
         }
-        if (first.length == first.totalSize) {
-            return new Download(first.totalSize, first.lastModified, countingStream(first));
-        }
-        return downloadRemainingPieces(hash, first);
+        return new Download(first.totalSize, first.lastModified, new BlobStream(hash, first));
     }
 
     /**
-     * A blob larger than {@code MaxGetBytes}, read as a stream of ranged GETs one after another:
-     * the next piece is requested when the reader has taken the current one. The bytes go
-     * straight into the reader's buffer (the engine's pool buffer), so however many such reads
-     * run at once, they use no memory beyond the pool's. Later pieces are requested with
-     * {@code If-Match} on the first piece's ETag, so a blob replaced meanwhile fails the read
-     * instead of being stitched from two versions.
+     * A blob's bytes, from the first GET's body and, for a blob larger than {@code MaxGetBytes},
+     * from further ranged GETs made one after another: the next piece is requested when the
+     * reader has taken the current one. The bytes go straight into the reader's buffer (the
+     * engine's pool buffer), so however many such reads run at once, they use no memory beyond
+     * the pool's. Later pieces are requested with {@code If-Match} on the first piece's ETag, so
+     * a blob replaced meanwhile fails the read instead of being stitched from two versions.
+     * A response that ends before its Content-Length is a read error (503), not a short blob.
      */
-    private Download downloadRemainingPieces(String hash, BlobResponse first) {
-        return new Download(first.totalSize, first.lastModified, new PieceStream(hash, first));
-    }
-
-    private final class PieceStream extends InputStream {
+    private final class BlobStream extends InputStream {
         private final String hash;
         private final String etag;
         private final long total;
@@ -268,7 +261,7 @@ public final class AzureVolume implements Volume {
         private long nextStart;
         private boolean closed;
 
-        PieceStream(String hash, BlobResponse first) {
+        BlobStream(String hash, BlobResponse first) {
             this.hash = hash;
             this.etag = first.etag;
             this.total = first.totalSize;
@@ -310,7 +303,7 @@ public final class AzureVolume implements Volume {
                 // The service ended a response early: a failed read, not a corrupt block.
                 metrics.error(deviceId, "unavailable");
                 throw KeepException.unavailable(KeepException.VOLUME_UNAVAILABLE, new EOFException("block " + hash
-                        + " from " + deviceId + ": a ranged GET ended " + leftInPiece + " bytes early"));
+                        + " from " + deviceId + ": a GET ended " + leftInPiece + " bytes early"));
             }
             leftInPiece -= n;
             metrics.ioBytes(deviceId, "out", n);
@@ -660,43 +653,6 @@ public final class AzureVolume implements Volume {
             return KeepException.unavailable(KeepException.VOLUME_UNAVAILABLE + ": " + what, e);
         }
         return new IOException(what, e);
-    }
-
-    /** The whole blob's body, counted in the metrics; ending before its Content-Length is a read error. */
-    private InputStream countingStream(BlobResponse response) {
-        return new FilterInputStream(response.body()) {
-            private long left = response.length;
-
-            @Override
-            public int read() throws IOException {
-                byte[] one = new byte[1];
-                int n = read(one, 0, 1);
-                return n < 0 ? -1 : one[0] & 0xff;
-            }
-
-            @Override
-            public int read(byte[] buf, int off, int len) throws IOException {
-                int n = guarded(() -> super.read(buf, off, len));
-                if (n > 0) {
-                    left -= n;
-                    metrics.ioBytes(deviceId, "out", n);
-                } else if (n < 0 && left > 0) {
-                    metrics.error(deviceId, "unavailable");
-                    throw KeepException.unavailable(KeepException.VOLUME_UNAVAILABLE,
-                            new EOFException(deviceId + ": GET ended " + left + " bytes early"));
-                }
-                return n;
-            }
-
-            @Override
-            public void close() throws IOException {
-                try {
-                    super.close();
-                } finally {
-                    response.close();
-                }
-            }
-        };
     }
 
     private interface IoCall {
