@@ -25,6 +25,12 @@ public record Locator(String hash, long size, List<String> hints) {
             throw new IllegalArgumentException(KeepException.INVALID_LOCATOR);
         }
         hints = List.copyOf(hints);
+        for (String hint : hints) {
+            // What parse() refuses: the locator must print as text that parses back to itself.
+            if (hint.isEmpty() || hint.indexOf('+') >= 0 || isDecimal(hint)) {
+                throw new IllegalArgumentException(KeepException.INVALID_LOCATOR + ": hint \"" + hint + "\"");
+            }
+        }
     }
 
     /** A locator with only a hash. */

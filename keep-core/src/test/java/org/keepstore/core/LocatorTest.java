@@ -82,6 +82,11 @@ class LocatorTest {
         assertEquals(H, Locator.ofHash(H).toString());
         assertThrows(IllegalArgumentException.class, () -> Locator.of("abc", 0));
         assertThrows(IllegalArgumentException.class, () -> Locator.of(H, -2));
+        // Hints that would print as a locator parse() refuses or reads differently.
+        for (String badHint : List.of("", "5", "a+b")) {
+            assertThrows(IllegalArgumentException.class, () -> new Locator(H, 3, List.of(badHint)), badHint);
+        }
+        assertEquals(H + "+3+Afoo+Kbar", new Locator(H, 3, List.of("Afoo", "Kbar")).toString());
     }
 
     @Test
