@@ -57,8 +57,16 @@ class ClusterConfigLoaderTest {
         return ConfigFixtures.sampleConfig(tmp, PORT, roots);
     }
 
-    /** A small valid config; {@code extra} is appended inside the cluster (indented 4). */
-    private Path minimal(String collections, String volumes, String extra) throws Exception {
+    /**
+     * A small valid config; {@code extra} is appended inside the cluster (indented 4), and
+     * {@code otherKeepstores} are listed in InternalURLs after this server.
+     */
+    private Path minimal(String collections, String volumes, String extra, String... otherKeepstores)
+            throws Exception {
+        StringBuilder others = new StringBuilder();
+        for (String url : otherKeepstores) {
+            others.append("\n          \"").append(url).append("\": {}");
+        }
         return ConfigFixtures.write(tmp, "minimal.yml", """
                 Clusters:
                   zzzzz:
@@ -66,12 +74,12 @@ class ClusterConfigLoaderTest {
                     Services:
                       Keepstore:
                         InternalURLs:
-                          "http://127.0.0.1:%d": {}
+                          "http://127.0.0.1:%d": {}%s
                     Collections:
                 %s
                     Volumes:
                 %s
-                %s""".formatted(PORT, collections.isEmpty() ? "      BlobSigning: false" : collections,
+                %s""".formatted(PORT, others, collections.isEmpty() ? "      BlobSigning: false" : collections,
                 volumes.isEmpty() ? directoryVolume("zzzzz-nyw5e-000000000000001", roots[0]) : volumes, extra));
     }
 
@@ -339,20 +347,7 @@ class ClusterConfigLoaderTest {
     void aListedKeepstoreWithoutVolumesIsWarnedAbout() throws Exception {
         String volumes = directoryVolume("zzzzz-nyw5e-000000000000001", roots[0])
                 + "        AccessViaHosts:\n          \"http://127.0.0.1:%d\": {}\n".formatted(PORT);
-        Path config = ConfigFixtures.write(tmp, "two-keepstores.yml", """
-                Clusters:
-                  zzzzz:
-                    SystemRootToken: root
-                    Services:
-                      Keepstore:
-                        InternalURLs:
-                          "http://127.0.0.1:%d": {}
-                          "http://keep2.example:25107": {}
-                    Collections:
-                      BlobSigning: false
-                    Volumes:
-                %s""".formatted(PORT, volumes));
-        load(config);
+        load(minimal("", volumes, "", "http://keep2.example:25107"));
         assertTrue(loader.warnings().stream().anyMatch(w -> w.contains("http://keep2.example:25107 has no volume")),
                 loader.warnings().toString());
         assertFalse(loader.warnings().stream().anyMatch(w -> w.contains("127.0.0.1:" + PORT + " has no volume")),

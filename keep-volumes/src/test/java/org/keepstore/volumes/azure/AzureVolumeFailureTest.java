@@ -10,16 +10,13 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -27,8 +24,9 @@ import org.keepstore.core.KeepException;
 import org.keepstore.core.StoredBlock;
 import org.keepstore.core.Volume;
 import org.keepstore.core.VolumeContext;
-import org.keepstore.core.VolumeMetrics;
 import org.keepstore.volumes.CuttingServer;
+import org.keepstore.volumes.OperationCounter;
+import org.keepstore.volumes.SilentServer;
 
 /**
  * A volume whose service is down or silent answers every operation with 503, so the engine
@@ -86,24 +84,8 @@ class AzureVolumeFailureTest {
 
     @Test
     void silentServiceTimesOutWith503() throws Exception {
-        List<Socket> held = new ArrayList<>();
-        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            Thread acceptor = new Thread(() -> {
-                try {
-                    while (true) {
-                        Socket s = silent.accept();
-                        synchronized (held) {
-                            held.add(s);
-                        }
-                    }
-                } catch (IOException closed) {
-                    // The test is over.
-                }
-            }, "silent-service");
-            acceptor.setDaemon(true);
-            acceptor.start();
-
-            Map<String, Object> p = parameters(silent.getLocalPort(), "1s");
+        try (SilentServer silent = new SilentServer()) {
+            Map<String, Object> p = parameters(silent.port(), "1s");
             assertTimeoutPreemptively(NO_HANG, () -> {
                 try (Volume v = new AzureVolumeDriver().create(p, VolumeContext.defaults())) {
                     assertUnavailable(() -> v.open(HASH).close());
@@ -112,36 +94,10 @@ class AzureVolumeFailureTest {
                     assertUnavailable(() -> v.index("", (h, s, m) -> { }));
                 }
             });
-        } finally {
-            synchronized (held) {
-                for (Socket s : held) {
-                    s.close();
-                }
-            }
         }
     }
 
-    /** Counts listing requests, through the metrics every volume operation reports. */
-    private static final class ListCounter implements VolumeMetrics {
-        final AtomicInteger lists = new AtomicInteger();
-
-        @Override
-        public void operation(String deviceId, String operation) {
-            if (operation.equals("list")) {
-                lists.incrementAndGet();
-            }
-        }
-
-        @Override
-        public void error(String deviceId, String errorType) {
-        }
-
-        @Override
-        public void ioBytes(String deviceId, String direction, long bytes) {
-        }
-    }
-
-    private static VolumeContext counting(ListCounter counter) {
+    private static VolumeContext counting(OperationCounter counter) {
         return new VolumeContext(Clock.systemUTC(), Duration.ofDays(14), Duration.ofDays(14), counter);
     }
 
@@ -161,21 +117,21 @@ class AzureVolumeFailureTest {
         });
         busy.start();
         try {
-            ListCounter counter = new ListCounter();
+            OperationCounter counter = new OperationCounter();
             try (Volume v = new AzureVolumeDriver().create(parameters(busy.getAddress().getPort(), "5s"),
                     counting(counter))) {
                 assertTimeoutPreemptively(NO_HANG, () -> assertUnavailable(() -> v.index("", (h, s, m) -> { })));
             }
-            assertEquals(2, counter.lists.get(), "both attempts of ListBlobsMaxAttempts were made");
+            assertEquals(2, counter.count("list"), "both attempts of ListBlobsMaxAttempts were made");
         } finally {
             busy.stop(0);
         }
 
-        ListCounter counter = new ListCounter();
+        OperationCounter counter = new OperationCounter();
         try (Volume v = new AzureVolumeDriver().create(parameters(closedPort(), "5s"), counting(counter))) {
             assertTimeoutPreemptively(NO_HANG, () -> assertUnavailable(() -> v.index("", (h, s, m) -> { })));
         }
-        assertEquals(1, counter.lists.get(), "no retry against a closed port");
+        assertEquals(1, counter.count("list"), "no retry against a closed port");
     }
 
     @Test

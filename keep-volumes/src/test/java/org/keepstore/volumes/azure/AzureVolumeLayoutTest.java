@@ -46,6 +46,7 @@ import org.keepstore.core.StoredBlock;
 import org.keepstore.core.Volume;
 import org.keepstore.core.VolumeContext;
 import org.keepstore.core.VolumeMetrics;
+import org.keepstore.volumes.OperationCounter;
 
 /**
  * The reference keepstore's container layout, checked by looking at (and preparing) blobs
@@ -355,39 +356,23 @@ class AzureVolumeLayoutTest {
     void splitReadsFetchEachPieceOnlyWhenTheReaderGetsToIt() throws Exception {
         // So a split read holds no more of the block than the reader's own buffer: many at once
         // must not add up to whole blocks in memory outside the buffer pool.
-        AtomicInteger rangedGets = new AtomicInteger();
-        VolumeMetrics counting = new VolumeMetrics() {
-            @Override
-            public void operation(String deviceId, String operation) {
-                if (operation.equals("get_range")) {
-                    rangedGets.incrementAndGet();
-                }
-            }
-
-            @Override
-            public void error(String deviceId, String errorType) {
-            }
-
-            @Override
-            public void ioBytes(String deviceId, String direction, long bytes) {
-            }
-        };
+        OperationCounter counter = new OperationCounter();
         Volume split = new AzureVolumeDriver().create(azurite.parameters(containerName, Map.of("MaxGetBytes", 1 << 20)),
-                new VolumeContext(Clock.systemUTC(), Duration.ofHours(1), Duration.ofDays(14), counting));
+                new VolumeContext(Clock.systemUTC(), Duration.ofHours(1), Duration.ofDays(14), counter));
         volumes.add(split);
         byte[] data = randomBytes(5 << 20);
         String hash = md5(data);
         split.write(hash, ByteBuffer.wrap(data));
-        rangedGets.set(0);
+        counter.reset();
         try (StoredBlock b = split.open(hash); InputStream in = b.stream()) {
             assertEquals(data.length, b.size());
             assertArrayEquals(Arrays.copyOf(data, 1 << 20), in.readNBytes(1 << 20));
-            assertEquals(1, rangedGets.get(), "only the first piece was requested");
+            assertEquals(1, counter.count("get_range"), "only the first piece was requested");
             assertArrayEquals(Arrays.copyOfRange(data, 1 << 20, (1 << 20) + 10), in.readNBytes(10));
-            assertEquals(2, rangedGets.get());
+            assertEquals(2, counter.count("get_range"));
         }
         assertArrayEquals(data, readAll(split, hash));
-        assertEquals(2 + 5, rangedGets.get());
+        assertEquals(2 + 5, counter.count("get_range"));
     }
 
     @Test

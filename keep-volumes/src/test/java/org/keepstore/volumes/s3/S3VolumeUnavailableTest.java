@@ -11,10 +11,8 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,6 +24,7 @@ import org.keepstore.core.Volume;
 import org.keepstore.core.VolumeContext;
 import org.keepstore.core.VolumeDriver;
 import org.keepstore.volumes.CuttingServer;
+import org.keepstore.volumes.SilentServer;
 import software.amazon.awssdk.core.exception.ApiCallAttemptTimeoutException;
 
 /**
@@ -116,34 +115,12 @@ class S3VolumeUnavailableTest {
 
     @Test
     void silentServerTimesOutAsUnavailable() throws Exception {
-        List<Socket> accepted = new ArrayList<>();
-        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            Thread acceptor = new Thread(() -> {
-                try {
-                    while (true) {
-                        Socket s = silent.accept(); // read nothing, answer nothing
-                        synchronized (accepted) {
-                            accepted.add(s);
-                        }
-                    }
-                } catch (IOException closed) {
-                    // test over
-                }
-            });
-            acceptor.setDaemon(true);
-            acceptor.start();
-            try (Volume v = volumeAt("http://127.0.0.1:" + silent.getLocalPort())) {
-                KeepException e = assertThrows(KeepException.class, () -> v.mtimeNanos(HASH));
-                assertEquals(503, e.status());
-                e = assertThrows(KeepException.class, () -> v.open(HASH));
-                assertEquals(503, e.status());
-            }
-        } finally {
-            synchronized (accepted) {
-                for (Socket s : accepted) {
-                    s.close();
-                }
-            }
+        try (SilentServer silent = new SilentServer();
+             Volume v = volumeAt("http://127.0.0.1:" + silent.port())) {
+            KeepException e = assertThrows(KeepException.class, () -> v.mtimeNanos(HASH));
+            assertEquals(503, e.status());
+            e = assertThrows(KeepException.class, () -> v.open(HASH));
+            assertEquals(503, e.status());
         }
     }
 
@@ -151,40 +128,17 @@ class S3VolumeUnavailableTest {
     void aPutToAServerThatStopsTakingDataGivesUp() throws Exception {
         // The server accepts connections and never reads: once the socket buffers are full the
         // upload cannot move, and the read timeout alone would never end it.
-        List<Socket> accepted = new ArrayList<>();
         long rateBefore = S3Volume.putMinBytesPerSecond;
         S3Volume.putMinBytesPerSecond = 64L << 20; // a short limit, to keep the test short
-        try (ServerSocket stalled = new ServerSocket()) {
-            stalled.setReceiveBufferSize(4096);
-            stalled.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
-            Thread acceptor = new Thread(() -> {
-                try {
-                    while (true) {
-                        Socket s = stalled.accept();
-                        synchronized (accepted) {
-                            accepted.add(s);
-                        }
-                    }
-                } catch (IOException closed) {
-                    // test over
-                }
-            });
-            acceptor.setDaemon(true);
-            acceptor.start();
-            try (Volume v = volumeAt("http://127.0.0.1:" + stalled.getLocalPort())) {
-                // Larger than what the kernel buffers on both sides can hold (4 MiB here).
-                ByteBuffer block = ByteBuffer.allocate(16 << 20);
-                KeepException e = assertThrows(KeepException.class, () -> v.write(HASH, block));
-                assertEquals(503, e.status());
-                assertInstanceOf(ApiCallAttemptTimeoutException.class, e.getCause(), "ended by the attempt limit");
-            }
+        try (SilentServer stalled = new SilentServer(4096);
+             Volume v = volumeAt("http://127.0.0.1:" + stalled.port())) {
+            // Larger than what the kernel buffers on both sides can hold (4 MiB here).
+            ByteBuffer block = ByteBuffer.allocate(16 << 20);
+            KeepException e = assertThrows(KeepException.class, () -> v.write(HASH, block));
+            assertEquals(503, e.status());
+            assertInstanceOf(ApiCallAttemptTimeoutException.class, e.getCause(), "ended by the attempt limit");
         } finally {
             S3Volume.putMinBytesPerSecond = rateBefore;
-            synchronized (accepted) {
-                for (Socket s : accepted) {
-                    s.close();
-                }
-            }
         }
     }
 
