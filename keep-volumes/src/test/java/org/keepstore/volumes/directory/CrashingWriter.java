@@ -1,7 +1,8 @@
 package org.keepstore.volumes.directory;
 
-import java.io.PrintStream;
+import java.io.FileOutputStream;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HexFormat;
@@ -11,8 +12,9 @@ import org.keepstore.core.VolumeContext;
 
 /**
  * The child process of {@link DirectoryVolumeCrashTest}: writes random blocks to a directory
- * volume from several threads, forever, and prints each block's hash on its own line once
- * {@code write} has returned (that is, once the block is acknowledged). It is killed with SIGKILL.
+ * volume from several threads, forever, and appends each block's hash as a line to a file once
+ * {@code write} has returned (that is, once the block is acknowledged), each line in one write
+ * call, so a kill can cut at most the line being written. It is killed with SIGKILL.
  */
 public final class CrashingWriter {
     static final int THREADS = 4;
@@ -24,7 +26,7 @@ public final class CrashingWriter {
         Path root = Path.of(args[0]);
         long seed = Long.parseLong(args[1]);
         DirectoryVolume volume = new DirectoryVolume(root, VolumeContext.defaults());
-        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false);
+        FileOutputStream out = new FileOutputStream(args[2], true);
         for (int t = 0; t < THREADS; t++) {
             Random random = new Random(seed * 31 + t);
             Thread writer = new Thread(() -> {
@@ -38,8 +40,7 @@ public final class CrashingWriter {
                         String hash = HexFormat.of().formatHex(md5.digest(data));
                         volume.write(hash, ByteBuffer.wrap(data));
                         synchronized (out) {
-                            out.print(hash + "\n");
-                            out.flush();
+                            out.write((hash + "\n").getBytes(StandardCharsets.US_ASCII));
                         }
                     }
                 } catch (Exception e) {

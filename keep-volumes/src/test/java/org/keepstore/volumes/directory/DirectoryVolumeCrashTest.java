@@ -4,10 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +15,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -78,58 +74,54 @@ class DirectoryVolumeCrashTest {
         assertFalse(acknowledged.isEmpty());
     }
 
-    /** Starts the writer, waits for {@code ackTarget} acknowledgements and {@code pauseMillis}, kills it. */
+    /**
+     * Starts the writer, waits for {@code ackTarget} acknowledgements and {@code pauseMillis},
+     * kills it. The writer appends its acknowledgements to a file, one write per line: what a
+     * write call put in a file survives the kill of its process, while the JDK's pipe from a
+     * killed child may be closed under its reader before everything was read.
+     */
     private List<String> runAndKill(long seed, int ackTarget, int pauseMillis) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process child = new ProcessBuilder(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-                CrashingWriter.class.getName(), root.toString(), Long.toString(seed))
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
-        LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        List<String> received = new ArrayList<>();
-        Thread reader = new Thread(() -> readLines(child.getInputStream(), lines), "crash-writer-stdout");
-        reader.start();
+        Path acks = Files.createTempFile("crash-writer-acks", ".txt");
         try {
-            int seen = 0;
-            // A generous bound so a hung child fails the test instead of hanging the build.
-            long giveUpAt = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
-            while (seen < ackTarget) {
-                if (System.nanoTime() > giveUpAt) {
-                    throw new AssertionError("writer made no progress: " + seen + " of " + ackTarget + " writes");
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            Process child = new ProcessBuilder(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
+                    CrashingWriter.class.getName(), root.toString(), Long.toString(seed), acks.toString())
+                    .redirectError(ProcessBuilder.Redirect.INHERIT)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+            try {
+                // A generous bound so a hung child fails the test instead of hanging the build.
+                long giveUpAt = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+                int seen;
+                while ((seen = acknowledgedIn(acks).size()) < ackTarget) {
+                    if (System.nanoTime() > giveUpAt) {
+                        throw new AssertionError("writer made no progress: " + seen + " of " + ackTarget + " writes");
+                    }
+                    if (!child.isAlive()) {
+                        throw new AssertionError("writer exited on its own with status " + child.exitValue());
+                    }
+                    Thread.sleep(10);
                 }
-                String line = lines.poll(1, TimeUnit.SECONDS);
-                if (line != null) {
-                    received.add(line);
-                    seen++;
-                } else if (!child.isAlive()) {
-                    throw new AssertionError("writer exited on its own with status " + child.exitValue());
-                }
+                Thread.sleep(pauseMillis);
+            } finally {
+                child.destroyForcibly(); // SIGKILL on Unix
+                child.waitFor(60, TimeUnit.SECONDS);
             }
-            Thread.sleep(pauseMillis);
+            return acknowledgedIn(acks);
         } finally {
-            child.destroyForcibly(); // SIGKILL on Unix
-            child.waitFor(60, TimeUnit.SECONDS);
-            reader.join(TimeUnit.SECONDS.toMillis(60));
+            Files.deleteIfExists(acks);
         }
-        lines.drainTo(received);
+    }
+
+    /** The complete lines of the file; a line cut by the kill is not an acknowledgement. */
+    private static List<String> acknowledgedIn(Path acks) throws IOException {
         List<String> acked = new ArrayList<>();
-        for (String line : received) {
-            // A line cut by the kill is not an acknowledgement.
+        for (String line : Files.readAllLines(acks, StandardCharsets.US_ASCII)) {
             if (line.matches("[0-9a-f]{32}")) {
                 acked.add(line);
             }
         }
         return acked;
-    }
-
-    private static void readLines(InputStream in, LinkedBlockingQueue<String> into) {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.US_ASCII))) {
-            for (String line; (line = r.readLine()) != null; ) {
-                into.add(line);
-            }
-        } catch (IOException e) {
-            // the child died; what was read is what was acknowledged
-        }
     }
 
     private int countTempFiles() throws IOException {
