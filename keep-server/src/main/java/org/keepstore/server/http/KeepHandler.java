@@ -296,10 +296,14 @@ final class KeepHandler implements HttpHandler {
         }
         long duration = System.nanoTime() - info.startNanos;
         // An exchange that the connection's close ended before any answer went out was not a
-        // 200, whatever its status field says: Undertow drops the connection, for example, on a
-        // chunked body that breaks off or is malformed. Record it as "client closed request"
-        // (nginx's 499), as abort() does.
-        boolean unanswered = !ex.isResponseComplete() && ex.getResponseBytesSent() == 0;
+        // 200, whatever its status field says. Undertow drops the connection, for example, on a
+        // chunked body that breaks off or is malformed (the response never completes), and when
+        // shutdown closes a connection whose request is still at work it ends the exchange
+        // itself, completing a "response" that cannot reach the client (the connection is
+        // already closed then; a real answer completes while it is open). Record either as
+        // "client closed request" (nginx's 499), as abort() does.
+        boolean unanswered = ex.getResponseBytesSent() == 0
+                && (!ex.isResponseComplete() || !ex.getConnection().isOpen());
         int status = unanswered ? 499 : ex.getStatusCode();
         metrics.observeRequest(status, ex.getRequestMethod().toString(), duration);
         RequestBody body = info.body;
