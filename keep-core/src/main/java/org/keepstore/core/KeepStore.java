@@ -1057,7 +1057,8 @@ public final class KeepStore implements AutoCloseable {
 
     /**
      * Streams the index of every mount, one mount after another; entries go to {@code sink} as
-     * volumes list them, nothing is collected in memory.
+     * volumes list them, nothing is collected in memory. An exception {@code sink} throws stops
+     * the listing and reaches the caller unchanged.
      *
      * @throws KeepException if a mount's listing fails (the index is then incomplete)
      */
@@ -1083,10 +1084,51 @@ public final class KeepStore implements AutoCloseable {
     }
 
     private static void indexMount(Mount m, String prefix, IndexSink sink) throws IOException {
+        Objects.requireNonNull(sink, "sink");
+        CallerSink caller = new CallerSink(sink);
         try {
-            m.volume().index(prefix == null ? "" : prefix, sink);
-        } catch (RuntimeException e) {
+            m.volume().index(prefix == null ? "" : prefix, caller);
+        } catch (IOException | RuntimeException e) {
+            // The caller's own failure (a client gone, a bug in the sink) is theirs, whatever a
+            // volume made of it on the way out: not a volume error.
+            caller.rethrowFailure();
+            if (e instanceof IOException io) {
+                throw io;
+            }
             throw asKeepException(e);
+        }
+    }
+
+    /** Remembers what the caller's sink threw, so that exactly that reaches the caller. */
+    private static final class CallerSink implements IndexSink {
+        private final IndexSink sink;
+        private volatile Throwable failure;
+
+        CallerSink(IndexSink sink) {
+            this.sink = sink;
+        }
+
+        @Override
+        public void accept(String hash, long size, long mtimeNanos) throws IOException {
+            try {
+                sink.accept(hash, size, mtimeNanos);
+            } catch (IOException | RuntimeException | Error e) {
+                failure = e;
+                throw e;
+            }
+        }
+
+        void rethrowFailure() throws IOException {
+            Throwable f = failure;
+            if (f instanceof IOException io) {
+                throw io;
+            }
+            if (f instanceof RuntimeException r) {
+                throw r;
+            }
+            if (f instanceof Error err) {
+                throw err;
+            }
         }
     }
 

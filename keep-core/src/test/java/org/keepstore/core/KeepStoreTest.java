@@ -1049,6 +1049,38 @@ class KeepStoreTest {
     }
 
     @Test
+    void aSinksOwnFailureReachesTheCallerUnchanged() {
+        MemoryVolume v = volume();
+        byte[] data = randomBytes(10, 1);
+        v.putRaw(md5(data), data, 1);
+        IllegalStateException mine = new IllegalStateException("caller's bug");
+        KeepStore plain = store(mount(1, v));
+        assertSame(mine, assertThrows(IllegalStateException.class, () -> plain.index("", (h, size, m) -> {
+            throw mine;
+        })));
+        // A volume that wraps whatever its listing meets, as a cloud volume's error mapping may.
+        Volume wrapping = new ForwardingVolume(v) {
+            @Override
+            public void index(String prefix, IndexSink sink) throws IOException {
+                try {
+                    super.index(prefix, sink);
+                } catch (RuntimeException e) {
+                    throw new IOException("listing failed", e);
+                }
+            }
+        };
+        KeepStore wrapped = store(mount(2, wrapping));
+        assertSame(mine, assertThrows(IllegalStateException.class, () -> wrapped.index("", (h, size, m) -> {
+            throw mine;
+        })));
+        IOException gone = new IOException("client went away");
+        assertSame(gone, assertThrows(IOException.class, () -> wrapped.index(uuid(2), "", (h, size, m) -> {
+            throw gone;
+        })));
+        assertThrows(NullPointerException.class, () -> plain.index("", null));
+    }
+
+    @Test
     void mountLookup() {
         Mount m = mount(1, volume());
         KeepStore s = store(m);
