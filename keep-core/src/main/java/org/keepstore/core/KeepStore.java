@@ -294,19 +294,30 @@ public final class KeepStore implements AutoCloseable {
         storageClasses = classesToSatisfy(storageClasses, null);
         // Refuse an unsatisfiable class before waiting for a buffer and reading the body.
         requireClassesOffered(hash, storageClasses, mounts.stream().filter(Mount::allowWrite).toList());
+        // A small body gets an array of its own size: a 64 MiB pool buffer per 1 KiB PUT would
+        // make small writes queue for buffers they barely use. Their memory is bounded by the
+        // number of requests in flight.
         if (contentLength >= 0 && contentLength <= SMALL_BLOCK) {
-            // A small body gets an array of its own size: a 64 MiB pool buffer per 1 KiB PUT
-            // would make small writes queue for buffers they barely use. Their memory is bounded
-            // by the number of requests in flight.
             byte[] buffer = new byte[(int) contentLength];
-            MessageDigest md5 = md5();
-            int length = readBody(body, contentLength, ByteBuffer.wrap(buffer), null, null);
-            md5.update(buffer, 0, length);
-            checkDigest(hash, md5.digest());
-            return store(hash, ByteBuffer.wrap(buffer, 0, length), storageClasses, null, null);
+            int length = readBody(body, contentLength, ByteBuffer.wrap(buffer), 0, null, null);
+            return storeSmall(hash, buffer, length, storageClasses);
+        }
+        // A body of unknown length (chunked) may be small too: its first bytes, up to one more
+        // than a small block holds, go to an array of their own before any pool buffer is taken.
+        byte[] head = null;
+        int headLength = 0;
+        if (contentLength < 0) {
+            head = new byte[SMALL_BLOCK + 1];
+            headLength = readUpTo(body, head);
+            if (headLength <= SMALL_BLOCK) {
+                return storeSmall(hash, head, headLength, storageClasses);
+            }
         }
         try (BufferPool.Lease lease = pool.acquire()) {
             ByteBuffer buffer = lease.buffer();
+            if (head != null) {
+                buffer.put(0, head, 0, headLength);
+            }
             // Helper threads hash what has arrived, and write it to the first mount the block
             // will go to, while the next bytes are received.
             TrailingDigest digest = new TrailingDigest(buffer, md5(), helpers);
@@ -314,7 +325,7 @@ public final class KeepStore implements AutoCloseable {
             try {
                 int length;
                 try {
-                    length = readBody(body, contentLength, buffer, digest, early);
+                    length = readBody(body, contentLength, buffer, headLength, digest, early);
                 } catch (IOException | RuntimeException e) {
                     digest.cancel();
                     throw e;
@@ -329,6 +340,23 @@ public final class KeepStore implements AutoCloseable {
         }
     }
 
+    private WriteResult storeSmall(String hash, byte[] block, int length, Set<String> storageClasses)
+            throws IOException {
+        MessageDigest md5 = md5();
+        md5.update(block, 0, length);
+        checkDigest(hash, md5.digest());
+        return store(hash, ByteBuffer.wrap(block, 0, length), storageClasses, null, null);
+    }
+
+    /** Reads until {@code into} is full or the body ends; returns the bytes read. */
+    private static int readUpTo(ReadableByteChannel body, byte[] into) throws IOException {
+        ByteBuffer target = ByteBuffer.wrap(into);
+        while (target.hasRemaining() && body.read(target) >= 0) {
+            // keep reading
+        }
+        return target.position();
+    }
+
     private static void checkDigest(String hash, byte[] digest) throws KeepException {
         if (!HexFormat.of().formatHex(digest).equals(hash)) {
             throw KeepException.badRequest(HASH_MISMATCH);
@@ -336,15 +364,16 @@ public final class KeepStore implements AutoCloseable {
     }
 
     /**
-     * Reads the body straight into {@code buffer}, telling {@code digest} (if not null) how far
-     * it got. Never reads more than one byte past {@link Locator#MAX_BLOCK_SIZE} (to notice it
-     * is too large) or past a declared length (to notice it is too long).
+     * Reads the body straight into {@code buffer}, after the {@code start} bytes already there,
+     * telling {@code digest} (if not null) how far it got. Never reads more than one byte past
+     * {@link Locator#MAX_BLOCK_SIZE} (to notice it is too large) or past a declared length (to
+     * notice it is too long).
      */
-    private static int readBody(ReadableByteChannel body, long contentLength, ByteBuffer buffer, TrailingDigest digest,
-                                EarlyWrite early) throws IOException {
+    private static int readBody(ReadableByteChannel body, long contentLength, ByteBuffer buffer, int start,
+                                TrailingDigest digest, EarlyWrite early) throws IOException {
         int limit = contentLength >= 0 ? (int) contentLength : Locator.MAX_BLOCK_SIZE;
-        ByteBuffer into = buffer.duplicate().limit(limit).position(0);
-        int length = 0;
+        ByteBuffer into = buffer.duplicate().limit(limit).position(start);
+        int length = start;
         int announced = 0;
         while (length < limit) {
             int n = body.read(into);

@@ -226,6 +226,46 @@ class KeepStoreTest {
     }
 
     @Test
+    void chunkedBodiesOfEverySizeAroundTheSmallLimitRoundTrip() throws Exception {
+        KeepStore s = store(mount(1, volume()));
+        int small = KeepStore.SMALL_BLOCK;
+        for (int size : new int[] {0, 1, small - 1, small, small + 1, small + 2, 3 << 20, (3 << 20) + 12345}) {
+            byte[] data = randomBytes(size, size);
+            String hash = md5(data);
+            // A stream that gives a few bytes at a time, as a chunked request body does.
+            InputStream trickle = new FilterInputStream(new ByteArrayInputStream(data)) {
+                @Override
+                public int read(byte[] b, int off, int len) throws IOException {
+                    return super.read(b, off, Math.min(len, 1000));
+                }
+            };
+            assertEquals(size, s.write(hash, trickle, -1, Set.of()).locator().size(), "size " + size);
+            assertArrayEquals(data, get(s, hash), "size " + size);
+            assertEquals(0, pool.inUse());
+        }
+        byte[] wrong = randomBytes(small + 1, 99);
+        assertEquals(400, status(() -> s.write(FOO_HASH, new ByteArrayInputStream(wrong), -1, Set.of())));
+        assertEquals(400, status(() -> s.write(FOO_HASH, new ByteArrayInputStream(wrong, 0, 10), -1, Set.of())));
+    }
+
+    @Test
+    void aSmallChunkedBodyTakesNoPoolBuffer() throws Exception {
+        int[] buffersTakenDuringWrite = {-1};
+        Volume watching = new ForwardingVolume(volume()) {
+            @Override
+            public void write(String hash, ByteBuffer data) throws IOException {
+                buffersTakenDuringWrite[0] = pool.inUse();
+                super.write(hash, data);
+            }
+        };
+        KeepStore s = store(mount(1, watching));
+        byte[] data = randomBytes(KeepStore.SMALL_BLOCK, 5);
+        assertEquals(data.length, s.write(md5(data), new ByteArrayInputStream(data), -1, Set.of()).locator().size());
+        assertEquals(0, buffersTakenDuringWrite[0], "a small block never waits for a 64 MiB buffer");
+        assertEquals(0, pool.bytesAllocated());
+    }
+
+    @Test
     void largestBlockIsAccepted() throws Exception {
         KeepStore s = store(mount(1, volume()));
         byte[] data = randomBytes(Locator.MAX_BLOCK_SIZE, 7);
