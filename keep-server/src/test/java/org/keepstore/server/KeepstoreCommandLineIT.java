@@ -345,4 +345,35 @@ class KeepstoreCommandLineIT {
             p.destroyForcibly();
         }
     }
+
+    @Test
+    void aBuiltCheckoutRunsForAUserWhoCannotWriteToIt() throws Exception {
+        // A service user (systemd's User=, runit's chpst -u) usually reads a checkout it
+        // cannot write to: with the jar built, ./keepstore must run without writing anything.
+        Path root = ServerProcess.jar().getParent().getParent().getParent();
+        Path tree = Files.createDirectories(tmp.resolve("checkout"));
+        Files.createDirectories(tree.resolve("scripts"));
+        Files.createDirectories(tree.resolve("keep-server/target"));
+        Files.copy(root.resolve("keepstore"), tree.resolve("keepstore"));
+        Files.copy(root.resolve("scripts/keepstore-launcher"), tree.resolve("scripts/keepstore-launcher"));
+        Files.copy(ServerProcess.jar(), tree.resolve("keep-server/target/keepstore.jar"));
+        List<String> command = new ArrayList<>();
+        if ("root".equals(System.getProperty("user.name"))) {
+            // Root may write anywhere: run as an unprivileged user instead.
+            Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            command.addAll(List.of("runuser", "-u", "nobody", "--"));
+        }
+        assertEquals(0, new ProcessBuilder("chmod", "-R", "a+rX,a-w", tree.toString()).start().waitFor());
+        command.addAll(List.of(tree.resolve("keepstore").toString(), "-h"));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        try {
+            String out = new String(p.getInputStream().readAllBytes());
+            assertEquals(0, p.waitFor(), out);
+            assertTrue(out.startsWith("Usage of keepstore:"), out);
+            assertFalse(Files.exists(tree.resolve("target")), "nothing was created in the checkout");
+        } finally {
+            p.destroyForcibly();
+            new ProcessBuilder("chmod", "-R", "u+w", tree.toString()).start().waitFor();
+        }
+    }
 }
