@@ -1199,8 +1199,9 @@ public final class KeepStore implements AutoCloseable {
     }
 
     /**
-     * Stops the engine's writer threads and closes every volume. Every later call throws
-     * {@link IllegalStateException}.
+     * Stops the engine's writer threads and closes every volume. Every later call that reads,
+     * writes, lists, trashes or untrashes blocks throws {@link IllegalStateException}; the
+     * accessors of the configuration ({@link #mounts}, {@link #options} and the like) still answer.
      */
     @Override
     public void close() throws IOException {

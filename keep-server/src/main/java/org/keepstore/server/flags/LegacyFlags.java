@@ -181,7 +181,7 @@ public final class LegacyFlags {
         f.integer("azure-storage-replication", 3, "Replication a copy in the Azure containers that follow counts for.",
                 v -> azureReplication = replication(GoFlagSet.parseInt(v)));
         f.integer("azure-max-get-bytes", Locator.MAX_BLOCK_SIZE,
-                "Largest range to fetch in one request; smaller values read a block with several parallel range requests.",
+                "Largest range to fetch in one request; smaller values read a block with several range requests, one after another.",
                 v -> azureMaxGetBytes = positive(GoFlagSet.parseInt(v)));
         f.string("azure-endpoint", "",
                 "Blob service URL for the containers that follow (emulators, sovereign clouds); empty = the public Azure endpoint.",

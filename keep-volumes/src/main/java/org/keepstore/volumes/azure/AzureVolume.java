@@ -212,7 +212,7 @@ public final class AzureVolume implements Volume {
         return download.toStoredBlock();
     }
 
-    /** One read of the blob: a single streaming GET, or concurrent ranged GETs for large blobs. */
+    /** One read of the blob: a single streaming GET, or ranged GETs one after another for large blobs. */
     private Download download(String hash) throws IOException {
         boolean mayNeedPieces = settings.maxGetBytes < Locator.MAX_BLOCK_SIZE;
         BlobResponse first;

@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * emulators and sovereign clouds, e.g. {@code http://127.0.0.1:10000/devstoreaccount1}; the
  * account name defaults to the one in that URL;</li>
  * <li>{@code MaxGetBytes} (legacy flag {@code -azure-max-get-bytes}): blocks larger than this
- * are read with concurrent ranged GETs of at most this many bytes (default 64 MiB: one GET).</li>
+ * are read with ranged GETs, one after another, of at most this many bytes (default 64 MiB: one GET).</li>
  * </ul>
  */
 public final class AzureVolumeDriver implements VolumeDriver {

@@ -39,7 +39,7 @@ final class AzureVolumeSettings {
     final int listBlobsMaxAttempts;
     final Duration writeRaceInterval;
     final Duration writeRacePollTime;
-    /** Reads of blobs larger than this are split into concurrent ranged GETs. */
+    /** Reads of blobs larger than this are split into ranged GETs, made one after another. */
     final int maxGetBytes;
 
     private AzureVolumeSettings(DriverParameters p) {
