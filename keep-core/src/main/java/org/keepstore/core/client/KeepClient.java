@@ -35,8 +35,9 @@ import org.keepstore.core.Locator;
  * Arvados SDKs sort them, so every client (and {@code keep-balance}) agrees where a block
  * should live: by {@code md5hex(HASH + S)} <em>descending</em>, where {@code S} is the last 15
  * characters of the service UUID (the whole UUID if it is not of the usual 27 characters), or
- * the root URL for a service given without a UUID. A client built with {@link Builder#inGivenOrder(boolean) inGivenOrder(true)} skips the sorting and
- * tries the services exactly as listed (a pull list does this).
+ * the root URL for a service given without a UUID. A client built with
+ * {@link Builder#inGivenOrder(boolean) inGivenOrder(true)} skips the sorting and tries the
+ * services exactly as listed (a pull list does this).
  *
  * <p><b>Failures.</b> Each request goes through the services in order, in up to
  * {@link Builder#attempts(int) attempts} rounds:
