@@ -2,7 +2,9 @@ package org.keepstore.core;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -759,7 +761,9 @@ public final class KeepStore implements AutoCloseable {
      *                       {@link ChecksumException} or the read error (the response must then
      *                       end short)
      * @throws IOException   whatever the sink throws, unchanged
-     * @throws InterruptedException if interrupted while waiting for a buffer
+     * @throws InterruptedException if interrupted while waiting for a buffer, or while a volume
+     *                              waits (for a serialized volume's turn, say) in a way that
+     *                              shows the interrupt
      */
     public long read(String hash, BlockSink sink) throws IOException, InterruptedException {
         return read(hash, -1, sink);
@@ -851,6 +855,15 @@ public final class KeepStore implements AutoCloseable {
                             + " the response ends short", hash, m.uuid(), m.deviceId());
                     throw e;
                 } catch (CopyReader.UndeliveredCopy e) {
+                    if (interruptedWhileWaiting(e.getCause())) {
+                        // The caller was interrupted (a server's client went away) while the volume
+                        // waited, e.g. for a serialized volume's turn: no fault of this mount, and
+                        // every other mount would be interrupted the same way.
+                        Thread.interrupted();
+                        InterruptedException interrupted = new InterruptedException("interrupted reading " + hash);
+                        interrupted.initCause(e.getCause());
+                        throw interrupted;
+                    }
                     if (e.corrupt) {
                         corruptSeen = true;
                         rememberCorrupt(m, hash);
@@ -875,6 +888,17 @@ public final class KeepStore implements AutoCloseable {
             }
             throw new BlockNotFoundException(hash);
         }
+    }
+
+    /**
+     * Whether a volume's failure is the calling thread's interrupt showing through its blocking
+     * I/O: an {@link InterruptedIOException} or {@link ClosedByInterruptException} with the
+     * thread's interrupt status set. (A {@code SocketTimeoutException} is an
+     * InterruptedIOException too, but it leaves the status clear: that one is the volume's.)
+     */
+    private static boolean interruptedWhileWaiting(Throwable failure) {
+        return (failure instanceof InterruptedIOException || failure instanceof ClosedByInterruptException)
+                && Thread.currentThread().isInterrupted();
     }
 
     /** Rendezvous order, except that mounts known to hold a corrupt copy come last. */

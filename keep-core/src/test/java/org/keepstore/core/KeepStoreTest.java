@@ -31,6 +31,7 @@ import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -1162,6 +1163,44 @@ class KeepStoreTest {
     }
 
     // ---------------------------------------------------------------- reads without waiting
+
+    @Test
+    void aReadInterruptedWhileAVolumeWaitsIsAnInterruptNotAVolumeFailure() throws Exception {
+        AtomicInteger opened = new AtomicInteger();
+        // As a serialized directory volume does when its caller is interrupted waiting for its turn.
+        java.util.function.Function<MemoryVolume, Volume> interrupting = inner -> new ForwardingVolume(inner) {
+            @Override
+            public StoredBlock open(String hash) throws IOException {
+                opened.incrementAndGet();
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted waiting for serialized I/O");
+            }
+        };
+        MemoryVolume v1 = volume();
+        MemoryVolume v2 = volume();
+        v1.putRaw(FOO_HASH, FOO);
+        v2.putRaw(FOO_HASH, FOO);
+        KeepStore s = store(mount(1, interrupting.apply(v1)), mount(2, interrupting.apply(v2)));
+        InterruptedException e = assertThrows(InterruptedException.class, () -> get(s, FOO_HASH));
+        assertTrue(e.getCause() instanceof java.io.InterruptedIOException);
+        assertEquals(1, opened.get(), "no other mount is tried for a caller that was interrupted");
+        assertFalse(Thread.currentThread().isInterrupted(), "the interrupt is reported once, by the exception");
+        assertThrows(InterruptedException.class, () -> s.verify(FOO_HASH));
+
+        // A volume's own timeout (an InterruptedIOException too) is a failure of that mount.
+        opened.set(0);
+        Volume timingOut = new ForwardingVolume(volume()) {
+            @Override
+            public StoredBlock open(String hash) throws IOException {
+                opened.incrementAndGet();
+                throw new java.net.SocketTimeoutException("backend timed out");
+            }
+        };
+        MemoryVolume good = volume();
+        good.putRaw(FOO_HASH, FOO);
+        KeepStore t = store(mount(3, timingOut), mount(4, good));
+        assertArrayEquals(FOO, get(t, FOO_HASH));
+    }
 
     @Test
     void readIfAtHandGivesTheVerifiedBlock() throws Exception {
