@@ -160,17 +160,20 @@ public final class DirectoryVolume implements Volume {
         acquire();
         boolean handedOver = false;
         try {
+            Path path = blockPath(hash);
             FileChannel channel;
             try {
-                channel = FileChannel.open(blockPath(hash), StandardOpenOption.READ);
+                // Checked before opening, so that a trash or delete renaming the file away just
+                // after the open cannot fail a read that the open file would serve.
+                if (!Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isRegularFile()) {
+                    // e.g. a directory where a block should be: opening it "works" on Linux.
+                    throw new IOException("not a regular file: " + path);
+                }
+                channel = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
             } catch (NoSuchFileException e) {
-                throw missing(hash);
+                throw missing(hash); // absent, or renamed away between the check and the open
             }
             try {
-                if (!Files.isRegularFile(blockPath(hash), LinkOption.NOFOLLOW_LINKS)) {
-                    // e.g. a directory where a block should be: opening it "works" on Linux.
-                    throw new IOException("not a regular file: " + blockPath(hash));
-                }
                 // The size from the open file itself, so a concurrent overwrite (a rename) cannot
                 // make size and content disagree.
                 long size = channel.size();

@@ -75,6 +75,45 @@ class DirectoryVolumeLayoutTest {
     }
 
     @Test
+    void aBlockRenamedAwayWhileItIsOpenedIsServedOrMissingNeverAnError() throws Exception {
+        // A trash or delete renames the file at any moment; an open that races it must either
+        // serve the file it opened or find the block absent, never fail as if the disk did.
+        String hash = plantBlock("renamed under the reader", NOW);
+        Path file = root.resolve(hash.substring(0, 3)).resolve(hash);
+        Path aside = file.resolveSibling(hash + ".trash.1");
+        try (DirectoryVolume volume = open(NOW, Duration.ofDays(1))) {
+            java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread renamer = new Thread(() -> {
+                try {
+                    while (!done.get()) {
+                        Files.move(file, aside, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                        Files.move(aside, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                    }
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            renamer.start();
+            int served = 0;
+            try {
+                for (int i = 0; i < 20_000; i++) {
+                    try (StoredBlock block = volume.open(hash)) {
+                        assertEquals("renamed under the reader",
+                                new String(block.stream().readAllBytes(), StandardCharsets.UTF_8));
+                        served++;
+                    } catch (BlockNotFoundException e) {
+                        // renamed away before the open: absent, as it should be
+                    }
+                }
+            } finally {
+                done.set(true);
+                renamer.join();
+            }
+            assertTrue(served > 0);
+        }
+    }
+
+    @Test
     void servesAReferenceTreeAsIs() throws Exception {
         Instant mtime = Instant.ofEpochSecond(1_600_000_000L, 987_654_321L);
         String a = plantBlock("alpha", mtime);
