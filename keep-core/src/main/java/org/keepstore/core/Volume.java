@@ -130,7 +130,8 @@ public interface Volume extends AutoCloseable {
      * <p>The engine already serializes its own touch and trash calls per block. This default
      * relies on that alone; a driver whose storage other processes may touch at the same time
      * overrides it to make the check and the trashing atomic against them as well (the
-     * directory volume locks the block file, as the reference keepstore does).
+     * directory volume locks the block file, as the reference keepstore does; the Azure volume
+     * makes its update conditional on the ETag of the properties it checked).
      *
      * @return true if the block was trashed, false if the check refused its mtime
      * @throws BlockNotFoundException if the block is absent

@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongPredicate;
 import java.util.regex.Pattern;
 
 import com.azure.core.http.HttpClient;
@@ -428,9 +429,24 @@ public final class AzureVolume implements Volume {
 
     @Override
     public void trash(String hash) throws IOException {
+        trashIfMtime(hash, mtime -> true);
+    }
+
+    /**
+     * Decides on the mtime and trashes with one look at the blob: the update is conditional on
+     * the ETag of the very properties the decision was made on, so a write or touch in between
+     * (by another keepstore sharing the container, say) fails the update and the block stays.
+     * Checking the mtime in one request and taking the ETag from a later one would let such a
+     * touch slip through, and trash a block just acknowledged to a client.
+     */
+    @Override
+    public boolean trashIfMtime(String hash, LongPredicate mtimeAccepted) throws IOException {
         BlobProperties p = properties("trash", hash);
         if (isTrashed(p.getMetadata())) {
             throw new BlockNotFoundException(hash);
+        }
+        if (!mtimeAccepted.test(toNanos(p.getLastModified()))) {
+            return false;
         }
         boolean done;
         if (trashLifetime.isZero()) {
@@ -444,6 +460,7 @@ public final class AzureVolume implements Volume {
             // Written or touched since we looked: it is fresh again, so it stays.
             log.info("Azure volume {}: block {} changed while being trashed; left in place", deviceId, hash);
         }
+        return done;
     }
 
     @Override

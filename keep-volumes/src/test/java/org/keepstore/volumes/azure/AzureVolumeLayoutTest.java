@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.time.Clock;
@@ -170,6 +171,32 @@ class AzureVolumeLayoutTest {
         v.untrash(hash);
         assertNull(container.getBlobClient(hash).getProperties().getMetadata().get("expires_at"));
         assertArrayEquals(data, readAll(v, hash));
+    }
+
+    @Test
+    void aTouchByAnotherServerBetweenTheMtimeCheckAndTheTrashKeepsTheBlock() throws Exception {
+        // Two keepstores on one container: this one decides to trash an old block while the
+        // other one touches it (a client's PUT of the same data, acknowledged at once).
+        for (Duration lifetime : List.of(Duration.ofHours(1), Duration.ZERO)) {
+            Volume trasher = volume(Clock.systemUTC(), lifetime, Map.of());
+            Volume other = volume(Clock.systemUTC(), lifetime, Map.of());
+            byte[] data = randomBytes(100);
+            String hash = md5(data);
+            trasher.write(hash, ByteBuffer.wrap(data));
+            assertFalse(trasher.trashIfMtime(hash, mtime -> {
+                try {
+                    other.touch(hash); // lands after the decision, before the trashing
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                return true;
+            }), "lifetime " + lifetime);
+            assertNull(container.getBlobClient(hash).getProperties().getMetadata().get("expires_at"));
+            assertArrayEquals(data, readAll(other, hash), "lifetime " + lifetime);
+            // Without a touch in between it is trashed as usual.
+            assertTrue(trasher.trashIfMtime(hash, mtime -> true));
+            assertThrows(BlockNotFoundException.class, () -> other.mtimeNanos(hash));
+        }
     }
 
     @Test
