@@ -85,8 +85,7 @@ public final class AzureVolume implements Volume {
     private static final HttpHeaderName X_MS_RANGE = HttpHeaderName.fromString("x-ms-range");
     private static final HttpHeaderName X_MS_ERROR_CODE = HttpHeaderName.fromString("x-ms-error-code");
     private static final HttpHeaderName META_EXPIRES_AT = HttpHeaderName.fromString("x-ms-meta-" + EXPIRES_AT);
-    /** How often a read restarts when the blob is replaced between its ranged GETs. */
-    private static final int READ_ATTEMPTS = 3;
+    private static final HttpHeaderName BLOB_CONTENT_MD5 = HttpHeaderName.fromString("x-ms-blob-content-md5");
     /** How often a metadata update retries when the blob changes between reading and writing it. */
     private static final int METADATA_ATTEMPTS = 3;
     static final int DEFAULT_LIST_PAGE_SIZE = 5000;
@@ -171,25 +170,13 @@ public final class AzureVolume implements Volume {
 
     // ---- reading ----
 
-    @Override
-    public StoredBlock open(String hash) throws IOException {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return openWaitingOutWriteRace(hash);
-            } catch (BlobChangedDuringRead e) {
-                if (attempt >= READ_ATTEMPTS) {
-                    throw new IOException("block " + hash + " on " + deviceId + " kept changing while being read");
-                }
-            }
-        }
-    }
-
     /**
      * Reads the blob; if it is unexpectedly empty and young, it may be another writer's blob
      * that has no data yet, so poll it until it has some or is older than the write-race interval.
      * The number of polls is bounded too, in case the clock stands still.
      */
-    private StoredBlock openWaitingOutWriteRace(String hash) throws IOException {
+    @Override
+    public StoredBlock open(String hash) throws IOException {
         Download download = download(hash);
         if (download.size > 0 || hash.equals(Locator.EMPTY_BLOCK_HASH)) {
             return download.toStoredBlock();
@@ -219,15 +206,15 @@ public final class AzureVolume implements Volume {
         BlobResponse first;
         if (mayNeedPieces) {
             metrics.operation(deviceId, "get_range");
-            first = get(hash, 0, settings.maxGetBytes - 1L, null, true);
+            first = get(hash, 0, settings.maxGetBytes - 1L, true);
             if (first == null) {
                 // 416: a zero-length blob has no byte 0 to start a range at.
                 metrics.operation(deviceId, "get");
-                first = get(hash, -1, -1, null, false);
+                first = get(hash, -1, -1, false);
             }
         } else {
             metrics.operation(deviceId, "get");
-            first = get(hash, -1, -1, null, false);
+            first = get(hash, -1, -1, false);
         }
         if (first.trashed) {
             first.close();
@@ -245,14 +232,23 @@ public final class AzureVolume implements Volume {
      * from further ranged GETs made one after another: the next piece is requested when the
      * reader has taken the current one. The bytes go straight into the reader's buffer (the
      * engine's pool buffer), so however many such reads run at once, they use no memory beyond
-     * the pool's. Later pieces are requested with {@code If-Match} on the first piece's ETag, so
-     * a blob replaced meanwhile fails the read instead of being stitched from two versions.
-     * A response that ends before its Content-Length is a read error (503), not a short blob.
+     * the pool's.
+     *
+     * <p>A touch, trash or untrash changes the blob's metadata, and so its ETag, but not its
+     * bytes: it must not fail the reads going on, so later pieces are not requested with
+     * {@code If-Match} on the first one's ETag. What each piece is checked against instead is
+     * the content itself: the blob's size and its content MD5, which the service keeps for
+     * blobs stored in one request (as every writer of blocks does) and sends with every GET.
+     * A blob replaced by other content meanwhile fails the read rather than being stitched from
+     * two versions. (A blob without a stored MD5 is checked by size only; the engine's MD5 of
+     * the whole read still catches a mix.) A blob deleted meanwhile ends the read as absent. A
+     * response that ends before its Content-Length is a read error (503), not a short blob.
      */
     private final class BlobStream extends InputStream {
         private final String hash;
-        private final String etag;
         private final long total;
+        /** The blob's content MD5 as the first piece's response gave it, or null. */
+        private final String contentMd5;
         /** The piece being read and its body; null between pieces. */
         private BlobResponse piece;
         private InputStream body;
@@ -264,7 +260,7 @@ public final class AzureVolume implements Volume {
 
         BlobStream(String hash, BlobResponse first) {
             this.hash = hash;
-            this.etag = first.etag;
+            this.contentMd5 = first.contentMd5;
             this.total = first.totalSize;
             this.piece = first;
             this.body = first.body();
@@ -294,7 +290,12 @@ public final class AzureVolume implements Volume {
                 }
                 long end = Math.min(total, nextStart + settings.maxGetBytes) - 1;
                 metrics.operation(deviceId, "get_range");
-                piece = get(hash, nextStart, end, etag, false);
+                piece = get(hash, nextStart, end, false);
+                if (piece.totalSize != total || (contentMd5 != null && !contentMd5.equals(piece.contentMd5))) {
+                    closePiece();
+                    throw new IOException("block " + hash + " on " + deviceId
+                            + " was replaced by other content while it was read");
+                }
                 body = piece.body();
                 leftInPiece = piece.length;
                 nextStart = end + 1;
@@ -333,9 +334,8 @@ public final class AzureVolume implements Volume {
      *
      * @return null on 416 when {@code nullIfRangeUnsatisfiable}
      * @throws BlockNotFoundException on 404
-     * @throws BlobChangedDuringRead on 412 (the {@code ifMatch} ETag no longer matches)
      */
-    private BlobResponse get(String hash, long start, long end, String ifMatch, boolean nullIfRangeUnsatisfiable)
+    private BlobResponse get(String hash, long start, long end, boolean nullIfRangeUnsatisfiable)
             throws IOException {
         HttpRequest request = new HttpRequest(HttpMethod.GET, container.getBlobClient(hash).getBlobUrl());
         request.setHeader(X_MS_VERSION, serviceVersion);
@@ -344,9 +344,6 @@ public final class AzureVolume implements Volume {
         request.setHeader(HttpHeaderName.CONTENT_LENGTH, "0");
         if (start >= 0) {
             request.setHeader(X_MS_RANGE, "bytes=" + start + "-" + end);
-        }
-        if (ifMatch != null) {
-            request.setHeader(HttpHeaderName.IF_MATCH, ifMatch);
         }
         HttpResponse response;
         try {
@@ -367,9 +364,6 @@ public final class AzureVolume implements Volume {
         response.close();
         if (status == 404) {
             throw new BlockNotFoundException(hash);
-        }
-        if (status == 412 && ifMatch != null) {
-            throw new BlobChangedDuringRead();
         }
         if (status == 416 && nullIfRangeUnsatisfiable) {
             return null;
@@ -736,13 +730,6 @@ public final class AzureVolume implements Volume {
         }
     }
 
-    /** Thrown when an {@code If-Match} ranged GET finds the blob replaced since the first piece. */
-    private static final class BlobChangedDuringRead extends IOException {
-        BlobChangedDuringRead() {
-            super("blob changed during read");
-        }
-    }
-
     /** What one read produced. */
     private record Download(long size, Instant lastModified, InputStream body) implements AutoCloseable {
         StoredBlock toStoredBlock() {
@@ -763,7 +750,8 @@ public final class AzureVolume implements Volume {
         /** Size of the whole blob. */
         final long totalSize;
         final Instant lastModified;
-        final String etag;
+        /** The whole blob's content MD5 (base64) if the service keeps one, else null. */
+        final String contentMd5;
         final boolean trashed;
 
         BlobResponse(HttpResponse response) {
@@ -777,7 +765,10 @@ public final class AzureVolume implements Volume {
                 this.totalSize = length;
             }
             this.lastModified = parseHttpDate(response.getHeaderValue(HttpHeaderName.LAST_MODIFIED));
-            this.etag = response.getHeaderValue(HttpHeaderName.ETAG);
+            // A ranged GET gives the whole blob's MD5 in its own header; a whole GET in Content-MD5.
+            String blobMd5 = response.getHeaderValue(BLOB_CONTENT_MD5);
+            this.contentMd5 = blobMd5 != null || response.getStatusCode() != 200
+                    ? blobMd5 : response.getHeaderValue(HttpHeaderName.CONTENT_MD5);
             String expires = response.getHeaderValue(META_EXPIRES_AT);
             this.trashed = expires != null && !expires.isEmpty();
         }
