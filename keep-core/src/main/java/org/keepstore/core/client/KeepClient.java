@@ -46,8 +46,10 @@ import org.keepstore.core.Locator;
  *       and leave the service for the next round, which starts after a back-off delay;</li>
  *   <li>404 on a read, 507 on a write, and a response whose body does not match the locator's
  *       hash or size move on to the next service and never ask that service again;</li>
- *   <li>any other 4xx (400, 401, 403, 405, 413, …) describes the request, not the server, so
- *       the request fails at once without asking anyone else.</li>
+ *   <li>any other status (400, 401, 403, 405, 413, …, and redirects, which are not followed)
+ *       describes the request, not the server, so the request fails at once without asking
+ *       anyone else; except in {@link Builder#inGivenOrder(boolean) given order}, where each
+ *       service is an independent source (a pull list's) and the next one is asked.</li>
  * </ul>
  *
  * <p><b>Verification.</b> {@link #get} returns data only after its MD5 and size matched the
@@ -207,7 +209,7 @@ public final class KeepClient {
      * @throws KeepClientException when no service has it
      */
     public long head(Locator locator) throws IOException, InterruptedException {
-        Failures failures = new Failures(locator);
+        Failures failures = new Failures(locator, !inGivenOrder);
         long[] size = {-1};
         boolean done = runRounds(serviceOrder(locator.hash()), failures, service -> {
             HttpRequest request = request(service, "/" + locator)
@@ -253,7 +255,7 @@ public final class KeepClient {
         Objects.checkFromIndexSize(offset, length, data.length);
         String hash = md5Hex(data, offset, length);
         Locator unsigned = Locator.of(hash, length);
-        Failures failures = new Failures(unsigned);
+        Failures failures = new Failures(unsigned, !inGivenOrder);
         int[] stored = {0};
         AtomicReference<Locator> returned = new AtomicReference<>();
 
@@ -300,7 +302,7 @@ public final class KeepClient {
 
     /** The verified block, from position 0 to its length, in the caller's buffer or a new heap one. */
     private ByteBuffer fetch(Locator locator, ByteBuffer callerBuffer) throws IOException, InterruptedException {
-        Failures failures = new Failures(locator);
+        Failures failures = new Failures(locator, !inGivenOrder);
         AtomicReference<ByteBuffer> result = new AtomicReference<>();
         boolean done = runRounds(serviceOrder(locator.hash()), failures, service -> {
             AtomicReference<BoundedBodySubscriber> blockBody = new AtomicReference<>();
@@ -424,14 +426,21 @@ public final class KeepClient {
     private static final class Failures {
         final List<String> lines = new ArrayList<>();
         final Locator locator;
+        /**
+         * Whether a refusal (an error status that retrying cannot change) ends the request. True
+         * for services that are one cluster sharing a key, where a refusal says the request
+         * itself is wrong; false for a pull list's servers, each an independent source.
+         */
+        final boolean refusalEndsAll;
         /** The last HTTP error status other than a read's 404; 502 for a corrupt answer. */
         int lastStatus;
         int notFound;
         int answered;
         int refusedStatus;
 
-        Failures(Locator locator) {
+        Failures(Locator locator, boolean refusalEndsAll) {
             this.locator = locator;
+            this.refusalEndsAll = refusalEndsAll;
         }
 
         Verdict connectionFailed(KeepService service, Throwable failure) {
@@ -464,7 +473,7 @@ public final class KeepClient {
                 return Verdict.NEXT_SERVICE;
             }
             refusedStatus = status;
-            return Verdict.GIVE_UP;
+            return refusalEndsAll ? Verdict.GIVE_UP : Verdict.NEXT_SERVICE;
         }
 
         Verdict badResponse(KeepService service, String reason) {
@@ -627,8 +636,10 @@ public final class KeepClient {
         }
 
         /**
-         * True: try services in the order given instead of the rendezvous order (as a pull list
-         * asks). Default false.
+         * True: try services in the order given instead of the rendezvous order, each as an
+         * independent source, as a pull list asks: a refusal by one (401, 403, the 400 of a server
+         * with another signing key, a redirect) moves on to the next instead of ending the
+         * request. Default false.
          */
         public Builder inGivenOrder(boolean given) {
             this.inGivenOrder = given;

@@ -156,6 +156,25 @@ class PullWorkerTest {
     }
 
     @Test
+    void aServerThatRefusesIsPassedOverForTheNextOneListed() throws Exception {
+        // A holder with another signing key (400), one that wants other credentials (401, 403),
+        // or a proxy redirecting: none of that says anything about the servers listed after it.
+        for (Reply refusal : List.of(Reply.of(400, "invalid signature"), Reply.of(401, "no token"),
+                Reply.of(403, "forbidden"), Reply.of(302, ""))) {
+            byte[] data = bytes("refused first, served second " + refusal.status());
+            String hash = md5(data);
+            ScriptedKeepServer refusing = server().always(refusal);
+            ScriptedKeepServer source = server().always(Reply.ok(data));
+            PullWorker worker = worker(store(), 1);
+
+            runList(worker, new PullItem(hash + "+" + data.length, List.of(refusing.root(), source.root()), ""));
+
+            assertTrue(volA.contains(hash) || volB.contains(hash), "status " + refusal.status());
+            assertEquals(1, refusing.requests().size(), "a refusal is not retried");
+        }
+    }
+
+    @Test
     void corruptCopyIsNotStoredAndAMissingBlockDoesNotStopTheList() throws Exception {
         byte[] good = bytes("a good block");
         byte[] corrupt = bytes("a good block");
