@@ -633,20 +633,33 @@ public final class DirectoryVolume implements Volume {
 
     /**
      * Reads the mtime and trashes while holding a {@code flock} lock on the block file, the lock
-     * {@link #touch} takes too (and the reference keepstore's touch and trash), so that no touch
-     * from any process on this directory can come between the check and the trashing.
+     * {@link #touch} and {@link #untrash} take too (and the reference keepstore's touch and
+     * trash), so that no touch or untrash from any process on this directory can come between
+     * the check and the trashing. If another process renamed a file over the path while this
+     * one waited for the lock (an untrash, say), the lock is taken again on the file now there,
+     * so the file checked is the file trashed.
      */
     @Override
     public boolean trashIfMtime(String hash, LongPredicate mtimeAccepted) throws IOException {
         operation("delete");
         acquire();
         Path p = blockPath(hash);
-        try (Flock lock = Flock.lock(p)) {
-            if (!mtimeAccepted.test(nanos(Files.getLastModifiedTime(p)))) {
-                return false;
+        try {
+            while (true) {
+                try (Flock lock = Flock.lock(p)) {
+                    BasicFileAttributes current = Files.readAttributes(p, BasicFileAttributes.class,
+                            LinkOption.NOFOLLOW_LINKS);
+                    Object locked = lock == null ? null : lock.lockedFileKey();
+                    if (locked != null && !locked.equals(current.fileKey())) {
+                        continue; // replaced while we waited: lock the file there now
+                    }
+                    if (!mtimeAccepted.test(nanos(current.lastModifiedTime()))) {
+                        return false;
+                    }
+                    moveToTrash(hash);
+                    return true;
+                }
             }
-            moveToTrash(hash);
-            return true;
         } catch (NoSuchFileException e) {
             throw missing(hash);
         } catch (IOException e) {
@@ -696,7 +709,11 @@ public final class DirectoryVolume implements Volume {
             }
             Path target = blockPath(hash);
             setMtime(newest, now());
-            Files.move(newest, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            // A live copy being replaced is locked first, so that a trash deciding on its mtime
+            // (in any process) does not trash the restored file instead.
+            try (Flock live = lockIfPresent(target)) {
+                Files.move(newest, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            }
             syncDirectory(dir);
         } catch (NoSuchFileException e) {
             // Emptied or restored by someone else between listing and renaming.
@@ -705,6 +722,15 @@ public final class DirectoryVolume implements Volume {
             throw failure("untrash", e);
         } finally {
             release();
+        }
+    }
+
+    /** The lock of {@code file}, or null if there is no such file (or no locking here). */
+    private static Flock lockIfPresent(Path file) throws IOException {
+        try {
+            return Flock.lock(file);
+        } catch (NoSuchFileException e) {
+            return null;
         }
     }
 

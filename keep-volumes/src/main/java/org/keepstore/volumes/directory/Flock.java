@@ -1,8 +1,10 @@
 package org.keepstore.volumes.directory;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 
 import com.sun.jna.Native;
 import com.sun.jna.Platform;
@@ -110,6 +112,19 @@ public final class Flock implements AutoCloseable {
             }
         }
         return new Flock(fd);
+    }
+
+    /**
+     * The identity ({@link BasicFileAttributes#fileKey()}: device and inode) of the file this lock
+     * holds, which may no longer be the file its path names: another process may have renamed a
+     * file over that path. Null if it cannot be told (no {@code /proc}).
+     */
+    public Object lockedFileKey() {
+        try {
+            return Files.readAttributes(Path.of("/proc/self/fd/" + fd), BasicFileAttributes.class).fileKey();
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     /** Releases the lock (closing its descriptor). */

@@ -97,6 +97,61 @@ class BlockFileLockTest {
     }
 
     @Test
+    void anUntrashWaitsForATrashInAnotherProcessSoTheRestoredBlockStays() throws Exception {
+        // The block is live (old) and in trash too. Another process has decided to trash the
+        // live copy and holds its lock; an untrash here must not slip its restored file under
+        // that process's rename, or the block it reports restored would be trashed at once.
+        Path trashed = file.resolveSibling(hash + ".trash.1700300000");
+        Files.copy(file, trashed);
+        FutureTask<Void> untrash = new FutureTask<>(() -> {
+            volume.untrash(hash);
+            return null;
+        });
+        try (Flock otherProcess = Flock.lock(file)) {
+            assertNotNull(otherProcess);
+            new Thread(untrash, "untrash").start();
+            awaitSomeThreadBlockedInFlock();
+            // The other process's trash of the copy it checked, made while it holds the lock.
+            Files.move(file, file.resolveSibling(hash + ".trash.1700604800"));
+        }
+        untrash.get();
+        assertTrue(Files.isRegularFile(file), "the restored block is in place");
+        assertEquals(nanos(NOW), volume.mtimeNanos(hash));
+    }
+
+    @Test
+    void aTrashThatWaitedWhileAnotherProcessReplacedTheFileLocksTheNewFile() throws Exception {
+        long oldMtime = nanos(LONG_AGO);
+        boolean[] touchedInBetween = {false};
+        // The check runs between the mtime read and the rename: another process trying to touch
+        // the block then must find it locked, or it could touch a file that is trashed next.
+        FutureTask<Boolean> trash = new FutureTask<>(() -> volume.trashIfMtime(hash, m -> {
+            try (Flock other = Flock.tryLock(file)) {
+                Files.setLastModifiedTime(file, FileTime.from(NOW));
+                touchedInBetween[0] = true;
+            } catch (Flock.HeldElsewhere expected) {
+                // the trash holds the lock of the file it checked
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            return m == oldMtime;
+        }));
+        Path replacement = file.resolveSibling("tmp-replacement");
+        Files.writeString(replacement, "locked block");
+        Files.setLastModifiedTime(replacement, FileTime.from(LONG_AGO));
+        try (Flock otherProcess = Flock.lock(file)) {
+            assertNotNull(otherProcess);
+            new Thread(trash, "trash").start();
+            awaitSomeThreadBlockedInFlock();
+            // Another process renames a file over the path while the trash waits for the lock
+            // of the file that was there.
+            Files.move(replacement, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        assertTrue(trash.get());
+        assertFalse(touchedInBetween[0], "a touch came between the trash's check and its rename");
+    }
+
+    @Test
     void withoutAnotherHolderTrashAndTouchProceed() throws Exception {
         volume.touch(hash);
         assertEquals(nanos(NOW), volume.mtimeNanos(hash));
