@@ -645,12 +645,15 @@ public final class DirectoryVolume implements Volume {
         acquire();
         Path p = blockPath(hash);
         try {
-            while (true) {
+            for (int attempt = 1; ; attempt++) {
                 try (Flock lock = Flock.lock(p)) {
-                    BasicFileAttributes current = Files.readAttributes(p, BasicFileAttributes.class,
-                            LinkOption.NOFOLLOW_LINKS);
+                    // The file the path names now (following links, as the lock's open did).
+                    BasicFileAttributes current = Files.readAttributes(p, BasicFileAttributes.class);
                     Object locked = lock == null ? null : lock.lockedFileKey();
                     if (locked != null && !locked.equals(current.fileKey())) {
+                        if (attempt >= 100) {
+                            throw new IOException("block file " + p + " keeps being replaced");
+                        }
                         continue; // replaced while we waited: lock the file there now
                     }
                     if (!mtimeAccepted.test(nanos(current.lastModifiedTime()))) {

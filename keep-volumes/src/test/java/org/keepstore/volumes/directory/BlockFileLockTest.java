@@ -152,6 +152,18 @@ class BlockFileLockTest {
     }
 
     @Test
+    void aBlockPathThatIsASymlinkIsTrashedLikeAFile() throws Exception {
+        // Some operators link block files elsewhere; the lock follows the link, and so must the
+        // check of which file it holds.
+        Path elsewhere = root.resolve("elsewhere");
+        Files.move(file, elsewhere);
+        Files.createSymbolicLink(file, elsewhere);
+        assertTrue(volume.trashIfMtime(hash, m -> m == nanos(LONG_AGO)));
+        assertFalse(Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        assertEquals(1, trashFiles());
+    }
+
+    @Test
     void withoutAnotherHolderTrashAndTouchProceed() throws Exception {
         volume.touch(hash);
         assertEquals(nanos(NOW), volume.mtimeNanos(hash));
