@@ -159,18 +159,27 @@ class KeepClientIT {
         Locator forged = Locator.parse(locator + "+A" + "0".repeat(40) + "@" + Long.toHexString(
                 System.currentTimeMillis() / 1000 + 3600));
         try (ScriptedKeepServer witness = new ScriptedKeepServer()) {
-            KeepClient client = client(a.root(), witness.root()).inGivenOrder(true).build();
-
+            // In rendezvous order (one cluster sharing a key) a refusal ends the request: no
+            // server after the refusing one is asked. (One before it answers 404.)
+            KeepClient client = client(a.root(), witness.root()).build();
+            boolean refuserFirst = client.serviceOrder(locator.hash()).get(0).root().equals(KeepService.of(a.root()).root());
             KeepClientException e = assertThrows(KeepClientException.class, () -> client.get(forged));
             assertEquals(400, e.status());
-            assertEquals(0, witness.requests().size());
+            assertEquals(refuserFirst ? 0 : 1, witness.requests().size());
 
             // Without a token an enforcing server answers 401: also final.
-            KeepClient anonymous = KeepClient.builder().sleeper(sleeps::add).inGivenOrder(true)
+            KeepClient anonymous = KeepClient.builder().sleeper(sleeps::add)
                     .service(a.root()).service(witness.root()).build();
+            int before = witness.requests().size();
             KeepClientException noToken = assertThrows(KeepClientException.class, () -> anonymous.get(locator));
             assertEquals(401, noToken.status());
-            assertEquals(0, witness.requests().size());
+            assertEquals(refuserFirst ? 0 : 1, witness.requests().size() - before);
+
+            // A pull list's servers are independent sources: the next one is asked.
+            before = witness.requests().size();
+            KeepClient pullList = client(a.root(), witness.root()).inGivenOrder(true).build();
+            assertEquals(400, assertThrows(KeepClientException.class, () -> pullList.get(forged)).status());
+            assertEquals(1, witness.requests().size() - before);
         }
         assertTrue(sleeps.isEmpty());
     }
