@@ -795,10 +795,9 @@ public final class KeepStore implements AutoCloseable {
     }
 
     /**
-     * Reads a small block only if a mount can give it without waiting ({@link Volume#readIfAtHand}),
+     * Reads a small block only if no mount has to wait for it ({@link Volume#readIfAtHand}),
      * for a server's event-loop threads, which must never block. Mounts are visited in the
-     * order {@link #read} uses, passing over those that would have to wait, and the copy is
-     * verified as there.
+     * order {@link #read} uses, and the copy is verified as there.
      *
      * @param size the block's size as the request states it (its locator's size hint); at most
      *             {@link #AT_HAND_LIMIT}, so that hashing on the calling thread stays short
@@ -821,12 +820,13 @@ public final class KeepStore implements AutoCloseable {
                         hash, m.uuid(), m.deviceId(), e.toString());
                 return null;
             }
-            if (length == Volume.ABSENT || length == Volume.NOT_AT_HAND) {
-                // A mount that would have to wait may still hold a copy; another that has one in
-                // memory serves just as well (read() would prefer the first, for no reason of
-                // correctness: every copy is verified).
+            if (length == Volume.ABSENT) {
                 continue;
             }
+            // A mount that would have to wait (NOT_AT_HAND) ends the attempt even if a later
+            // mount has the block in memory: read() then reads the copy read order prefers, so a
+            // broken or corrupt copy there is found, logged and remembered, not hidden behind a
+            // cached copy elsewhere.
             if (length != size || copy.position() != size) {
                 return null;
             }

@@ -1215,33 +1215,6 @@ class KeepStoreTest {
     }
 
     @Test
-    void readIfAtHandLooksPastAMountThatWouldHaveToWait() throws Exception {
-        byte[] data = randomBytes(3000, 8);
-        String hash = md5(data);
-        MemoryVolume uncached = volume();
-        MemoryVolume cached = volume();
-        // A volume that must always wait (an object store, an uncached file), visited first.
-        Volume waiting = new ForwardingVolume(uncached) {
-            @Override
-            public int readIfAtHand(String h, ByteBuffer into) {
-                return Volume.NOT_AT_HAND;
-            }
-        };
-        Mount first = mount(1, waiting);
-        Mount second = mount(2, cached);
-        if (store(first, second).rendezvousOrder(hash).get(0) != first) {
-            first = mount(2, waiting);
-            second = mount(1, cached);
-        }
-        KeepStore s = store(first, second);
-        assertSame(first, s.rendezvousOrder(hash).get(0));
-        uncached.putRaw(hash, data);
-        cached.putRaw(hash, data);
-        ByteBuffer copy = s.readIfAtHand(hash, data.length);
-        assertArrayEquals(data, java.util.Arrays.copyOfRange(copy.array(), copy.position(), copy.limit()));
-    }
-
-    @Test
     void readIfAtHandLeavesEverythingUnusualToRead() throws Exception {
         MemoryVolume v = volume();
         KeepStore s = store(mount(1, v));

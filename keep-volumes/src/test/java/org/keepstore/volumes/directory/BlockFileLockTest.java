@@ -153,8 +153,8 @@ class BlockFileLockTest {
 
     @Test
     void aBlockPathThatIsASymlinkIsTrashedLikeAFile() throws Exception {
-        // Some operators link block files elsewhere; the lock follows the link, and so must the
-        // check of which file it holds.
+        // Not a layout this server writes, but one a trash must not loop on: the lock follows
+        // the link, and so must the check of which file it holds.
         Path elsewhere = root.resolve("elsewhere");
         Files.move(file, elsewhere);
         Files.createSymbolicLink(file, elsewhere);
