@@ -19,7 +19,9 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
@@ -51,6 +53,11 @@ import org.keepstore.core.Locator;
  *       anyone else; except in {@link Builder#inGivenOrder(boolean) given order}, where each
  *       service is an independent source (a pull list's) and the next one is asked.</li>
  * </ul>
+ *
+ * <p><b>Timeouts.</b> A request to one service may take at most the {@link
+ * Builder#requestTimeout(Duration) request timeout}, body included. A read (GET, HEAD) is also
+ * abandoned when nothing arrives for the {@link Builder#stallTimeout(Duration) stall timeout}:
+ * neither the response headers nor any part of the body. Both count as a timeout above.
  *
  * <p><b>Verification.</b> {@link #get} returns data only after its MD5 and size matched the
  * locator; a corrupt copy is never returned, and the next service is tried instead.
@@ -85,6 +92,7 @@ public final class KeepClient {
     private final String token;
     private final Duration connectTimeout;
     private final Duration requestTimeout;
+    private final Duration stallTimeout;
     private final int attempts;
     private final Duration initialRetryDelay;
     private final Duration maxRetryDelay;
@@ -97,6 +105,7 @@ public final class KeepClient {
         this.token = b.token;
         this.connectTimeout = b.connectTimeout;
         this.requestTimeout = b.requestTimeout;
+        this.stallTimeout = b.stallTimeout;
         this.attempts = b.attempts;
         this.initialRetryDelay = b.initialRetryDelay;
         this.maxRetryDelay = b.maxRetryDelay;
@@ -109,7 +118,10 @@ public final class KeepClient {
                         .build();
     }
 
-    /** A builder with the defaults: 3 attempts, 0.5 s first back-off, 20 s connect and 300 s request timeouts. */
+    /**
+     * A builder with the defaults: 3 attempts, 0.5 s first back-off, 20 s connect, 300 s request
+     * and 60 s stall timeouts.
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -125,6 +137,7 @@ public final class KeepClient {
         b.token = token;
         b.connectTimeout = connectTimeout;
         b.requestTimeout = requestTimeout;
+        b.stallTimeout = stallTimeout;
         b.attempts = attempts;
         b.initialRetryDelay = initialRetryDelay;
         b.maxRetryDelay = maxRetryDelay;
@@ -215,7 +228,7 @@ public final class KeepClient {
             HttpRequest request = request(service, "/" + locator)
                     .method("HEAD", HttpRequest.BodyPublishers.noBody())
                     .build();
-            Exchange<Void> ex = exchange(request, HttpResponse.BodyHandlers.discarding(), null);
+            Exchange<Void> ex = exchange(request, HttpResponse.BodyHandlers.discarding(), null, stallTimeout);
             if (ex.failure != null) {
                 return failures.connectionFailed(service, ex.failure);
             }
@@ -265,7 +278,8 @@ public final class KeepClient {
                     .header("X-Keep-Desired-Replicas", Integer.toString(replicas - stored[0]))
                     .build();
             Exchange<BoundedBodySubscriber.Body> ex = exchange(request, info ->
-                    new BoundedBodySubscriber(ByteBuffer.allocate(LOCATOR_BODY_LIMIT), false, LOCATOR_BODY_LIMIT, false), null);
+                    new BoundedBodySubscriber(ByteBuffer.allocate(LOCATOR_BODY_LIMIT), false, LOCATOR_BODY_LIMIT, false),
+                    null, null);
             if (ex.failure != null) {
                 return failures.connectionFailed(service, ex.failure);
             }
@@ -315,7 +329,7 @@ public final class KeepClient {
                         info.headers().firstValueAsLong("Content-Length").orElse(-1));
                 blockBody.set(s);
                 return s;
-            }, blockBody);
+            }, blockBody, stallTimeout);
             if (ex.failure instanceof BoundedBodySubscriber.BodyTooLongException) {
                 return failures.badResponse(service, "corrupt copy: longer than " + describeSize(locator));
             }
@@ -445,7 +459,8 @@ public final class KeepClient {
 
         Verdict connectionFailed(KeepService service, Throwable failure) {
             answered++;
-            String reason = failure instanceof HttpTimeoutException || failure instanceof TimeoutException
+            String reason = failure instanceof StalledException ? failure.getMessage()
+                    : failure instanceof HttpTimeoutException || failure instanceof TimeoutException
                     ? "timed out" : failure instanceof ConnectException ? "connection refused"
                     : failure.getClass().getSimpleName() + (failure.getMessage() == null ? "" : " " + failure.getMessage());
             lines.add(service.root() + ": " + reason);
@@ -518,17 +533,38 @@ public final class KeepClient {
      * Sends a request and waits for the whole response, body included, for at most the request
      * timeout. (The JDK client's own timeout covers only the wait for the headers.)
      *
-     * @param body when set, the subscriber collecting a block body; it is told to stop writing
-     *             if the exchange is abandoned, so a caller's buffer is never written late
+     * @param body  when set, the subscriber collecting a block body; it is told to stop writing
+     *              if the exchange is abandoned, so a caller's buffer is never written late
+     * @param stall when set, the exchange is also abandoned once nothing (headers or body bytes)
+     *              has arrived for this long
      */
     private <T> Exchange<T> exchange(HttpRequest request, HttpResponse.BodyHandler<T> handler,
-                                     AtomicReference<BoundedBodySubscriber> body) throws InterruptedException {
-        CompletableFuture<HttpResponse<T>> future = http.sendAsync(request, handler);
+                                     AtomicReference<BoundedBodySubscriber> body, Duration stall)
+            throws InterruptedException {
+        long start = System.nanoTime();
+        Progress progress = new Progress(start);
+        HttpResponse.BodyHandler<T> watched = stall == null ? handler
+                : info -> new ProgressSubscriber<>(handler.apply(info), progress);
+        CompletableFuture<HttpResponse<T>> future = http.sendAsync(request, watched);
+        long deadline = start + requestTimeout.toNanos();
         try {
-            return new Exchange<>(future.get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS), null);
-        } catch (TimeoutException e) {
-            abandon(future, body);
-            return new Exchange<>(null, e);
+            while (true) {
+                long now = System.nanoTime();
+                long wait = deadline - now;
+                if (stall != null) {
+                    wait = Math.min(wait, progress.lastNanos + stall.toNanos() - now);
+                }
+                if (wait <= 0) {
+                    abandon(future, body);
+                    return new Exchange<>(null, deadline - now <= 0 ? new TimeoutException()
+                            : new StalledException(stall));
+                }
+                try {
+                    return new Exchange<>(future.get(wait, TimeUnit.NANOSECONDS), null);
+                } catch (TimeoutException e) {
+                    // Look again: either a deadline passed, or progress moved the stall deadline.
+                }
+            }
         } catch (InterruptedException e) {
             abandon(future, body);
             throw e;
@@ -536,6 +572,64 @@ public final class KeepClient {
             return new Exchange<>(null, mostTellingCause(e));
         } catch (CancellationException e) {
             return new Exchange<>(null, e);
+        }
+    }
+
+    /** When something last arrived for an exchange (its start, the headers, a part of the body). */
+    private static final class Progress {
+        volatile long lastNanos;
+
+        Progress(long start) {
+            lastNanos = start;
+        }
+
+        void now() {
+            lastNanos = System.nanoTime();
+        }
+    }
+
+    /** Nothing arrived for the stall timeout. */
+    private static final class StalledException extends TimeoutException {
+        StalledException(Duration stall) {
+            super("stalled: nothing received for " + stall.toMillis() + " ms");
+        }
+    }
+
+    /** Passes a body through to another subscriber, noting the time of each part that arrives. */
+    private static final class ProgressSubscriber<T> implements HttpResponse.BodySubscriber<T> {
+        private final HttpResponse.BodySubscriber<T> target;
+        private final Progress progress;
+
+        ProgressSubscriber(HttpResponse.BodySubscriber<T> target, Progress progress) {
+            this.target = target;
+            this.progress = progress;
+            progress.now(); // the headers arrived
+        }
+
+        @Override
+        public CompletionStage<T> getBody() {
+            return target.getBody();
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription subscription) {
+            target.onSubscribe(subscription);
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> item) {
+            progress.now();
+            target.onNext(item);
+        }
+
+        @Override
+        public void onError(Throwable throwable) {
+            target.onError(throwable);
+        }
+
+        @Override
+        public void onComplete() {
+            target.onComplete();
         }
     }
 
@@ -607,6 +701,7 @@ public final class KeepClient {
         private String token;
         private Duration connectTimeout = Duration.ofSeconds(20);
         private Duration requestTimeout = Duration.ofSeconds(300);
+        private Duration stallTimeout = Duration.ofSeconds(60);
         private int attempts = 3;
         private Duration initialRetryDelay = Duration.ofMillis(500);
         private Duration maxRetryDelay = Duration.ofSeconds(8);
@@ -661,6 +756,18 @@ public final class KeepClient {
         /** How long one request to one service may take, response body included. */
         public Builder requestTimeout(Duration timeout) {
             this.requestTimeout = positive(timeout, "requestTimeout");
+            return this;
+        }
+
+        /**
+         * How long a read (GET or HEAD) may wait with nothing arriving, neither the response
+         * headers nor any part of the body, before it is abandoned as timed out: a server that
+         * accepts the connection and then hangs costs this, not the whole request timeout.
+         * Default 60 s. Writes wait for the request timeout only (a server answers a PUT once it
+         * has hashed and stored the whole block).
+         */
+        public Builder stallTimeout(Duration timeout) {
+            this.stallTimeout = positive(timeout, "stallTimeout");
             return this;
         }
 

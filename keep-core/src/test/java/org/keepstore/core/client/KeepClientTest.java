@@ -2,6 +2,7 @@ package org.keepstore.core.client;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.keepstore.core.BufferPool;
 import org.keepstore.core.Locator;
 import org.keepstore.core.client.ScriptedKeepServer.Reply;
@@ -15,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -296,6 +298,40 @@ class KeepClientTest {
 
         assertArrayEquals(DATA, client.get(LOCATOR));
         assertEquals(1, s2.requests().size());
+    }
+
+    @Test
+    @Timeout(120) // a hang here is the failure: the request timeout is 10 minutes
+    void readThatReceivesNothingForTheStallTimeoutIsAbandonedLongBeforeTheRequestTimeout() throws Exception {
+        ScriptedKeepServer midBody = server().always(Reply.ok(DATA).stalling(600_000));
+        ScriptedKeepServer noHeaders = server();
+        CountDownLatch never = new CountDownLatch(1);
+        noHeaders.holdResponsesUntil(never);
+        ScriptedKeepServer good = server().always(Reply.ok(DATA));
+        KeepClient client = clientFor(midBody, noHeaders, good).inGivenOrder(true).attempts(1)
+                .requestTimeout(Duration.ofMinutes(10)).stallTimeout(Duration.ofMillis(300)).build();
+        try {
+            assertArrayEquals(DATA, client.get(LOCATOR));
+            assertEquals(1, midBody.requests().size());
+            assertEquals(1, good.requests().size());
+
+            KeepClient headOnly = clientFor(noHeaders).attempts(1)
+                    .requestTimeout(Duration.ofMinutes(10)).stallTimeout(Duration.ofMillis(300)).build();
+            KeepClientException e = assertThrows(KeepClientException.class, () -> headOnly.head(LOCATOR));
+            assertTrue(e.getMessage().contains("stalled"), e.getMessage());
+        } finally {
+            never.countDown();
+        }
+    }
+
+    @Test
+    void aSlowButSteadyReadIsNotAStall() throws Exception {
+        // 8 parts 400 ms apart: 2.8 s in all, far beyond the stall timeout, never silent that long.
+        ScriptedKeepServer slow = server().always(Reply.ok(DATA).trickling(8, 400));
+        KeepClient client = clientFor(slow).attempts(1).stallTimeout(Duration.ofMillis(2000)).build();
+
+        assertArrayEquals(DATA, client.get(LOCATOR));
+        assertEquals(1, slow.requests().size());
     }
 
     @Test

@@ -23,24 +23,34 @@ import java.util.concurrent.Executors;
  */
 public final class ScriptedKeepServer implements AutoCloseable {
 
-    /** One canned answer. {@code stallMillis} > 0 sends the headers and then stalls mid-body. */
-    public record Reply(int status, byte[] body, Map<String, String> headers, long stallMillis) {
+    /**
+     * One canned answer. {@code pauseMillis} > 0 sends the headers, then the body in {@code
+     * pieces} parts with a pause before each part after the first (a stall, or a slow but steady
+     * trickle).
+     */
+    public record Reply(int status, byte[] body, Map<String, String> headers, long pauseMillis, int pieces) {
         public static Reply of(int status, String body) {
-            return new Reply(status, body.getBytes(StandardCharsets.UTF_8), Map.of(), 0);
+            return new Reply(status, body.getBytes(StandardCharsets.UTF_8), Map.of(), 0, 1);
         }
 
         public static Reply ok(byte[] body) {
-            return new Reply(200, body, Map.of(), 0);
+            return new Reply(200, body, Map.of(), 0, 1);
         }
 
         public Reply withHeader(String name, String value) {
             Map<String, String> h = new java.util.HashMap<>(headers);
             h.put(name, value);
-            return new Reply(status, body, h, stallMillis);
+            return new Reply(status, body, h, pauseMillis, pieces);
         }
 
+        /** Sends half the body, then waits this long before the rest. */
         public Reply stalling(long millis) {
-            return new Reply(status, body, headers, millis);
+            return new Reply(status, body, headers, millis, 2);
+        }
+
+        /** Sends the body in {@code count} parts, {@code gapMillis} apart. */
+        public Reply trickling(int count, long gapMillis) {
+            return new Reply(status, body, headers, gapMillis, count);
         }
     }
 
@@ -116,12 +126,16 @@ public final class ScriptedKeepServer implements AutoCloseable {
             return;
         }
         try (OutputStream out = exchange.getResponseBody()) {
-            if (reply.stallMillis() > 0) {
-                out.write(reply.body(), 0, reply.body().length / 2);
+            byte[] data = reply.body();
+            for (int i = 0; i < reply.pieces(); i++) {
+                if (i > 0) {
+                    Thread.sleep(reply.pauseMillis());
+                }
+                int from = (int) ((long) data.length * i / reply.pieces());
+                int to = (int) ((long) data.length * (i + 1) / reply.pieces());
+                out.write(data, from, to - from);
                 out.flush();
-                Thread.sleep(reply.stallMillis());
             }
-            out.write(reply.body());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (IOException e) {
