@@ -8,8 +8,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -356,11 +354,11 @@ public final class LegacyFlags {
         }
 
         List<VolumeSpec> specs = new ArrayList<>();
-        // A mount's UUID comes from its volume's name (path, bucket or container), so it is the
-        // same on every start. Distinct volumes that share a name (one bucket name on two
-        // endpoints, a bucket and a container) get theirs from where they are as well.
+        // A mount's UUID comes from its volume's identity alone, never from the other volumes
+        // given, so it is the same on every start and when volumes are added or removed: a
+        // directory's path; a cloud volume's driver, endpoint or account, and bucket or container
+        // (so one name on two endpoints, or a bucket and a container, are told apart).
         List<String> locations = new ArrayList<>(volumes.size());
-        Map<String, Set<String>> locationsByName = new HashMap<>();
         for (PendingVolume v : volumes) {
             String location = location(v);
             // The same volume twice would be one mount counted twice.
@@ -368,13 +366,7 @@ public final class LegacyFlags {
                 throw new StartupException("volume " + v.name() + " is given more than once");
             }
             locations.add(location);
-            locationsByName.computeIfAbsent(identityName(v), k -> new HashSet<>()).add(location);
-        }
-        for (int i = 0; i < volumes.size(); i++) {
-            PendingVolume v = volumes.get(i);
-            String name = identityName(v);
-            boolean shared = locationsByName.get(name).size() > 1;
-            specs.add(toSpec(v, Mount.uuidFor(shared ? locations.get(i) : name)));
+            specs.add(toSpec(v, Mount.uuidFor(v.driver().equals("Directory") ? identityName(v) : location)));
         }
         if (volumes.isEmpty() && configFile.isEmpty()) {
             // With -config the volumes come from the cluster config, so nothing is discovered.
@@ -405,7 +397,7 @@ public final class LegacyFlags {
         }
     }
 
-    /** A volume's name as its UUID is made from: a directory's path with extra slashes removed. */
+    /** A directory volume's path as its UUID is made from: with extra slashes removed. */
     private static String identityName(PendingVolume v) throws StartupException {
         return v.driver().equals("Directory") ? path("-volume", v.name()).toString() : v.name();
     }
@@ -424,10 +416,15 @@ public final class LegacyFlags {
                     throw new StartupException("-volume " + v.name() + ": no such directory");
                 }
             }
-            case "S3" -> "s3:" + v.parameters().getOrDefault("Endpoint", "") + "/" + v.name();
-            default -> "azure:" + v.parameters().getOrDefault("Endpoint", "") + "/"
-                    + v.parameters().getOrDefault("StorageAccountName", "") + "/" + v.name();
+            case "S3" -> "s3:" + endpoint(v) + "/" + v.name();
+            default -> "azure:" + endpoint(v) + "/" + v.parameters().getOrDefault("StorageAccountName", "")
+                    + "/" + v.name();
         };
+    }
+
+    /** A cloud volume's endpoint as given, without trailing slashes ("" for the service's default). */
+    private static String endpoint(PendingVolume v) {
+        return String.valueOf(v.parameters().getOrDefault("Endpoint", "")).replaceAll("/+$", "");
     }
 
     private VolumeSpec toSpec(PendingVolume v, String uuid) throws StartupException {

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import org.junit.jupiter.api.Test;
@@ -136,7 +137,7 @@ class LegacyFlagsTest {
         assertEquals(true, s3.parameters().get("UnsafeDelete"));
         assertEquals(3L, s3.parameters().get("PrefixLength"));
         assertEquals(true, s3.parameters().get("UsePathStyle"));
-        assertEquals(Mount.uuidFor("bucket1"), s3.uuid());
+        assertEquals(Mount.uuidFor("s3:http://127.0.0.1:9000/bucket1"), s3.uuid());
         VolumeSpec az = s.volumes().get(1);
         assertEquals("Azure", az.driver());
         assertEquals(3, az.replication());
@@ -212,9 +213,24 @@ class LegacyFlagsTest {
         List<String> uuids = settings(flags).volumes().stream().map(VolumeSpec::uuid).toList();
         assertEquals(4, Set.copyOf(uuids).size(), uuids.toString());
         assertEquals(uuids, settings(flags).volumes().stream().map(VolumeSpec::uuid).toList(), "same on every start");
-        assertEquals(Mount.uuidFor("other"), uuids.get(3), "a name no other volume has is enough");
         assertTrue(assertThrows(StartupException.class, () -> settings("-s3-endpoint=http://127.0.0.1:9000",
                 "-s3-bucket-volume=keep", "-s3-bucket-volume=keep")).getMessage().contains("more than once"));
+        assertTrue(assertThrows(StartupException.class, () -> settings("-s3-endpoint=http://127.0.0.1:9000",
+                "-s3-bucket-volume=keep", "-s3-endpoint=http://127.0.0.1:9000/", "-s3-bucket-volume=keep"))
+                .getMessage().contains("more than once"), "a trailing slash does not make another endpoint");
+
+        // Each volume keeps its UUID when volumes with the same name are added or removed.
+        Map<String, String> alone = Map.of(
+                "s3-9000", uuidOfOnly("-s3-endpoint=http://127.0.0.1:9000", "-s3-bucket-volume=keep"),
+                "s3-9001", uuidOfOnly("-s3-endpoint=http://127.0.0.1:9001", "-s3-bucket-volume=keep"),
+                "azure", uuidOfOnly("-azure-storage-account-name=acct", "-azure-storage-container-volume=keep"));
+        assertEquals(List.of(alone.get("s3-9000"), alone.get("s3-9001"), alone.get("azure")), uuids.subList(0, 3));
+    }
+
+    private String uuidOfOnly(String... flags) throws Exception {
+        List<VolumeSpec> specs = settings(flags).volumes();
+        assertEquals(1, specs.size());
+        return specs.get(0).uuid();
     }
 
     @Test
