@@ -97,7 +97,11 @@ final class WorkLists {
         }
         Locator locator = locator(node);
         JsonNode mtime = node.get("block_mtime");
-        if (mtime == null || !mtime.isIntegralNumber() || !mtime.canConvertToLong()) {
+        if (mtime == null || mtime.isNull()) {
+            // As the reference reads it (Go's zero value): an item that matches no stored block.
+            return new TrashItem(locator.withoutSignature().toString(), 0, mountUuid(node));
+        }
+        if (!mtime.isIntegralNumber() || !mtime.canConvertToLong()) {
             throw KeepException.badRequest("trash list item: block_mtime must be an integer");
         }
         return new TrashItem(locator.withoutSignature().toString(), mtime.longValue(), mountUuid(node));

@@ -46,11 +46,21 @@ class WorkListsTest {
     }
 
     @Test
+    void aTrashItemWithoutBlockMtimeIsReadAsZeroAsTheReferenceDoes() throws IOException {
+        // Such an item matches no stored block, so it trashes nothing; the rest of the list stands.
+        List<TrashItem> items = WorkLists.readList(JSON, body("[{\"locator\":\"" + HASH + "+3\"},"
+                + "{\"locator\":\"" + HASH + "\",\"block_mtime\":null},"
+                + "{\"locator\":\"" + HASH + "\",\"block_mtime\":5}]"), WorkLists::trashItem);
+        assertEquals(List.of(0L, 0L, 5L), items.stream().map(TrashItem::blockMtimeNanos).toList());
+    }
+
+    @Test
     void malformedListsAreTheClientsMistake() {
         assertEquals(400, status(""));
         assertEquals(400, status("{}"));
         assertEquals(400, status("[1]"));
-        assertEquals(400, status("[{\"locator\":\"" + HASH + "\"}]"), "no block_mtime");
+        assertEquals(400, status("[{\"locator\":\"" + HASH + "\",\"block_mtime\":\"1\"}]"), "block_mtime a string");
+        assertEquals(400, status("[{\"locator\":\"" + HASH + "\",\"block_mtime\":1.5}]"), "block_mtime not whole");
         assertEquals(400, status("[{\"locator\":\"" + HASH + "\",\"block_mtime\":1}"), "not closed");
         assertEquals(400, status("[{\"locator\":\"" + HASH + "\",\"block_mtime\":1},"), "cut off");
         assertEquals(400, status("[{\"locator\":\"nothex\",\"block_mtime\":1}]"));

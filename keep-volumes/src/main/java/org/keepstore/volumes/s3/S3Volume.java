@@ -259,7 +259,9 @@ final class S3Volume implements Volume {
         }
         if (trashLifetime.isZero()) {
             if (!config.unsafeDelete()) {
-                throw new KeepException(405, "trash is disabled on " + deviceId
+                // 500 as the reference answers, not 405: a DELETE may have trashed the block on
+                // other mounts by now, and 405 would say that nothing was done.
+                throw new KeepException(500, "trash is disabled on " + deviceId
                         + ": trash lifetime is 0 and UnsafeDelete is false, and S3 cannot undo a delete");
             }
             delete(key);

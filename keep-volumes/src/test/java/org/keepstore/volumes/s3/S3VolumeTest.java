@@ -407,7 +407,7 @@ class S3VolumeTest {
         safe.write(hash, ByteBuffer.wrap(data));
         letShortTtlPass();
         KeepException refused = assertThrows(KeepException.class, () -> safe.trash(hash));
-        assertEquals(405, refused.status());
+        assertEquals(500, refused.status());
         assertTrue(refused.getMessage().contains("UnsafeDelete"), refused.getMessage());
         assertArrayEquals(data, read(safe, hash));
 
