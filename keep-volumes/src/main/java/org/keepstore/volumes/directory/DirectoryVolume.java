@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongPredicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -93,6 +94,11 @@ public final class DirectoryVolume implements Volume {
     private final DirectWriter directWriter;
     /** Reads cached small blocks without any chance of waiting (see {@link #readIfAtHand}). */
     private final PageCacheReader pageCacheReader;
+    /**
+     * This volume's temporary files being written now. Their space is given back if they fail,
+     * so while there are any, a shortage of space may be passing (see {@link #checkNotMarkedFull}).
+     */
+    private final AtomicInteger writesInProgress = new AtomicInteger();
 
     /** A volume over {@code root} with I/O in parallel. */
     public DirectoryVolume(Path root, VolumeContext context) throws IOException {
@@ -368,7 +374,7 @@ public final class DirectoryVolume implements Volume {
             publish(temp, hash);
             context.metrics().ioBytes(deviceId, "in", written);
         } catch (IOException e) {
-            throw writeFailure(e);
+            throw writeFailure(e, null); // the temporary file is already gone
         } finally {
             release();
         }
@@ -385,13 +391,20 @@ public final class DirectoryVolume implements Volume {
         final Path path;
         private Flock lock;
         private boolean published;
+        private boolean closed;
 
         TempFile(Path path) {
             this.path = path;
+            writesInProgress.incrementAndGet();
         }
 
+        /** Idempotent. */
         @Override
         public void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
             if (!published) {
                 deleteTempFile(path);
             }
@@ -399,6 +412,7 @@ public final class DirectoryVolume implements Volume {
                 lock.close();
                 lock = null;
             }
+            writesInProgress.decrementAndGet();
         }
     }
 
@@ -427,11 +441,27 @@ public final class DirectoryVolume implements Volume {
         syncDirectory(temp.path.getParent());
     }
 
-    /** The exception for a failed write: {@link VolumeFullException} (and the full marker) when out of space. */
-    private IOException writeFailure(IOException e) {
+    /**
+     * The exception for a failed write: {@link VolumeFullException} when out of space. The volume
+     * is marked full only if it still is once this write's temporary file is gone and no other
+     * write is in progress: a burst of large writes can run out of space together on a volume
+     * with plenty left once they fail, and must not refuse writes for an hour after.
+     *
+     * @param temp the write's temporary file, removed first; null when already removed
+     */
+    private IOException writeFailure(IOException e, TempFile temp) {
         if (isNoSpace(e)) {
-            markFull();
+            if (temp != null) {
+                temp.close();
+            }
             context.metrics().error(deviceId, "full");
+            try {
+                if (Files.getFileStore(root).getUsableSpace() < MIN_FREE_BYTES && writesInProgress.get() == 0) {
+                    markFull();
+                }
+            } catch (IOException cannotTell) {
+                // Leave it to the next write's check.
+            }
             return new VolumeFullException("volume full: " + root);
         }
         return failure("put", e);
@@ -520,7 +550,7 @@ public final class DirectoryVolume implements Volume {
                 publish(temp, hash);
                 context.metrics().ioBytes(deviceId, "in", length);
             } catch (IOException e) {
-                throw writeFailure(e);
+                throw writeFailure(e, temp);
             } finally {
                 close();
             }
@@ -871,7 +901,9 @@ public final class DirectoryVolume implements Volume {
 
     /**
      * Throws {@link VolumeFullException} if the volume was marked full less than an hour ago, or
-     * has less than {@link #MIN_FREE_BYTES} available now (then marks it, like the reference).
+     * has less than {@link #MIN_FREE_BYTES} available now. Then it also marks it, like the
+     * reference, unless other writes are in progress: their temporary files may be what takes
+     * the space, and it comes back if they fail.
      */
     private void checkNotMarkedFull() throws IOException {
         Path marker = root.resolve(FULL_MARKER);
@@ -896,7 +928,9 @@ public final class DirectoryVolume implements Volume {
             return; // cannot tell; let the write itself find out
         }
         if (available < MIN_FREE_BYTES) {
-            markFull();
+            if (writesInProgress.get() == 0) {
+                markFull();
+            }
             throw new VolumeFullException("volume full: " + root);
         }
     }

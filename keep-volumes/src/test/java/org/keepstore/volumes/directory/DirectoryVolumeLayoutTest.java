@@ -299,6 +299,36 @@ class DirectoryVolumeLayoutTest {
     }
 
     @Test
+    void writesRunningOutOfSpaceTogetherDoNotMarkTheVolumeFullForAnHour() throws Exception {
+        try (SmallFilesystem fs = SmallFilesystem.mount(root.resolve("small"), "size=100m")) {
+            DirectoryVolume v = new DirectoryVolume(fs.dir, context(NOW, Duration.ZERO));
+            byte[] a = new byte[60 << 20];
+            a[0] = 1;
+            byte[] b = new byte[60 << 20];
+            b[0] = 2;
+            // Two uploads start while 100 MiB are free, and together need more.
+            try (Volume.PendingWrite first = v.startWrite(md5(a));
+                 Volume.PendingWrite second = v.startWrite(md5(b))) {
+                assumeTrue(first != null && second != null, "no direct I/O on this tmpfs");
+                first.append(ByteBuffer.wrap(a));
+                assertThrows(IOException.class, () -> second.append(ByteBuffer.wrap(b)));
+                second.close();
+                // Written anew (as the engine does) while the first one still holds its space:
+                // refused, but the shortage may pass, so the volume is not marked.
+                assertThrows(VolumeFullException.class, () -> v.write(md5(b), ByteBuffer.wrap(b)));
+                assertFalse(Files.exists(fs.dir.resolve("full"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+            }
+            // The first upload failed too (closed without commit): its space is back.
+            v.write(md5(b), ByteBuffer.wrap(b));
+            assertArrayEquals(b, read(v, md5(b)));
+            // A real shortage with no write in progress still marks it.
+            byte[] c = new byte[1000];
+            assertThrows(VolumeFullException.class, () -> v.write(md5(c), ByteBuffer.wrap(c)));
+            assertTrue(Files.isSymbolicLink(fs.dir.resolve("full")));
+        }
+    }
+
+    @Test
     void noSpaceDuringAWriteIsVolumeFullAndDamagesNothing() throws Exception {
         // Few inodes: the root, one block directory and one file fit; the next file does not.
         try (SmallFilesystem fs = SmallFilesystem.mount(root.resolve("small"), "size=200m,nr_inodes=3")) {
