@@ -1,6 +1,7 @@
 package org.keepstore.volumes.directory;
 
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -31,9 +32,13 @@ public final class Flock implements AutoCloseable {
 
     private static final int O_RDONLY = 0;
     private static final int O_CLOEXEC = 0x80000; // the same on x86-64 and arm64
+    /** Opening a FIFO for reading would otherwise wait for a writer, forever. */
+    private static final int O_NONBLOCK = 0x800; // the same on x86-64 and arm64
+    private static final int OPEN_FLAGS = O_RDONLY | O_NONBLOCK | O_CLOEXEC;
     private static final int LOCK_EX = 2;
     private static final int LOCK_NB = 4;
     private static final int ENOENT = 2;
+    private static final int EACCES = 13;
     private static final int EINTR = 4;
     private static final int EWOULDBLOCK = 11;
 
@@ -68,7 +73,7 @@ public final class Flock implements AutoCloseable {
         if (!AVAILABLE) {
             return null;
         }
-        int fd = Libc.open(file.toString(), O_RDONLY | O_CLOEXEC);
+        int fd = Libc.open(file.toString(), OPEN_FLAGS);
         if (fd < 0) {
             log.debug("flock on {} not taken: open failed (errno {})", file, Native.getLastError());
             return null;
@@ -90,19 +95,27 @@ public final class Flock implements AutoCloseable {
      *
      * @return the lock, or null when locks are unavailable on this system
      * @throws NoSuchFileException if the file does not exist
-     * @throws IOException         if it cannot be opened or locked
+     * @throws IOException         if it cannot be opened or locked, or is not a regular file (a
+     *                             stray FIFO or device where a block should be)
      */
     public static Flock lock(Path file) throws IOException {
         if (!AVAILABLE) {
             return null;
         }
-        int fd = Libc.open(file.toString(), O_RDONLY | O_CLOEXEC);
+        int fd = Libc.open(file.toString(), OPEN_FLAGS);
         if (fd < 0) {
             int errno = Native.getLastError();
             if (errno == ENOENT) {
                 throw new NoSuchFileException(file.toString());
             }
+            if (errno == EACCES) {
+                throw new AccessDeniedException(file.toString(), null, "cannot open it to lock it");
+            }
             throw new IOException("open " + file + " to lock it: errno " + errno);
+        }
+        if (!isRegularFile(fd)) {
+            Libc.close(fd);
+            throw new IOException("not a regular file: " + file);
         }
         while (Libc.flock(fd, LOCK_EX) != 0) {
             int errno = Native.getLastError();
@@ -124,6 +137,14 @@ public final class Flock implements AutoCloseable {
             return Files.readAttributes(Path.of("/proc/self/fd/" + fd), BasicFileAttributes.class).fileKey();
         } catch (IOException e) {
             return null;
+        }
+    }
+
+    private static boolean isRegularFile(int fd) {
+        try {
+            return Files.readAttributes(Path.of("/proc/self/fd/" + fd), BasicFileAttributes.class).isRegularFile();
+        } catch (IOException e) {
+            return true; // no /proc: cannot tell, and the open did not wait, so go ahead
         }
     }
 

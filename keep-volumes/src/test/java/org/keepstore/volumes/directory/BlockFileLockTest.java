@@ -26,6 +26,7 @@ import java.util.concurrent.FutureTask;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.keepstore.core.BlockNotFoundException;
 import org.keepstore.core.VolumeContext;
@@ -161,6 +162,30 @@ class BlockFileLockTest {
         assertTrue(volume.trashIfMtime(hash, m -> m == nanos(LONG_AGO)));
         assertFalse(Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS));
         assertEquals(1, trashFiles());
+    }
+
+    @Test
+    // A hang here is the failure: opening a FIFO to read waits for a writer, uninterruptibly.
+    @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aFifoWhereABlockOrATemporaryFileShouldBeIsAnErrorNotAHang() throws Exception {
+        Files.delete(file);
+        mkfifo(file);
+        IOException e = assertThrows(IOException.class, () -> volume.trashIfMtime(hash, m -> true));
+        assertFalse(e instanceof BlockNotFoundException, e.toString());
+        assertThrows(IOException.class, () -> volume.touch(hash));
+        assertTrue(Files.exists(file), "left where it is");
+
+        // A stray FIFO named like a temporary file does not stop the volume from opening.
+        Path strayTemp = file.resolveSibling("tmp" + hash + "123");
+        mkfifo(strayTemp);
+        new DirectoryVolume(root, new VolumeContext(Clock.fixed(NOW, ZoneOffset.UTC), Duration.ofDays(7),
+                Duration.ofDays(14), VolumeMetrics.NONE));
+        assertFalse(Files.exists(strayTemp), "removed like any leftover");
+    }
+
+    private static void mkfifo(Path path) throws Exception {
+        Process p = new ProcessBuilder("mkfifo", path.toString()).inheritIO().start();
+        assumeTrue(p.waitFor() == 0, "mkfifo is available");
     }
 
     @Test
