@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileStore;
@@ -781,6 +782,11 @@ public final class DirectoryVolume implements Volume {
                 entries.forEach(trash::add);
             } catch (NoSuchFileException | NotDirectoryException e) {
                 continue;
+            } catch (IOException | DirectoryIteratorException e) {
+                // One unreadable block directory must not keep the others' trash forever.
+                log.warn("{}: cannot list {} to empty its trash: {}", this, dir, e.toString());
+                context.metrics().error(deviceId, e instanceof AccessDeniedException ? "permission" : "io");
+                continue;
             }
             for (Path entry : trash) {
                 Matcher m = TRASH_FILE.matcher(entry.getFileName().toString());
@@ -789,8 +795,16 @@ public final class DirectoryVolume implements Volume {
                 }
                 long size;
                 try {
-                    size = Files.size(entry);
+                    BasicFileAttributes attrs = Files.readAttributes(entry, BasicFileAttributes.class,
+                            LinkOption.NOFOLLOW_LINKS);
+                    if (attrs.isDirectory()) {
+                        continue; // not a trashed block, whatever its name
+                    }
+                    size = attrs.isRegularFile() ? attrs.size() : 0;
                 } catch (NoSuchFileException e) {
+                    continue;
+                } catch (IOException e) {
+                    log.warn("{}: cannot look at trash {}: {}", this, entry, e.toString());
                     continue;
                 }
                 if (parseDeadline(m.group(2)) > nowSeconds) {
@@ -869,8 +883,9 @@ public final class DirectoryVolume implements Volume {
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(root)) {
             for (Path entry : entries) {
                 String name = entry.getFileName().toString();
-                if (BLOCK_DIR.matcher(name).matches() && name.startsWith(prefix)
-                        && Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
+                // Following links, as reads and a longer prefix's index do: a block directory
+                // may be a symlink to another disk.
+                if (BLOCK_DIR.matcher(name).matches() && name.startsWith(prefix) && Files.isDirectory(entry)) {
                     dirs.add(entry);
                 }
             }

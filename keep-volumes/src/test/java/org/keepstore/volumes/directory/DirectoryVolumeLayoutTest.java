@@ -166,16 +166,36 @@ class DirectoryVolumeLayoutTest {
         Path upperDir = Files.createDirectories(root.resolve("ABC"));
         Path inUpperDir = Files.write(upperDir.resolve(md5("z".getBytes()) + ".trash.1"), new byte[1]);
         Path oddName = Files.write(pending.resolveSibling("notes.trash.1"), new byte[1]);
+        Path directoryNamedLikeTrash = Files.createDirectory(pending.resolveSibling(md5("w".getBytes()) + ".trash.1"));
 
         try (DirectoryVolume v = open(NOW, Duration.ofDays(1))) {
             EmptyTrashResult r = v.emptyTrash();
             assertEquals(new EmptyTrashResult(2, "expired".length() + "due now".length(), 1, "pending".length()), r);
             assertFalse(Files.exists(expired));
             assertFalse(Files.exists(dueNow));
-            for (Path kept : List.of(pending, rootLevel, inOtherDir, inUpperDir, oddName)) {
+            for (Path kept : List.of(pending, rootLevel, inOtherDir, inUpperDir, oddName, directoryNamedLikeTrash)) {
                 assertTrue(Files.exists(kept), kept + " must be left alone");
             }
             assertEquals(4, read(v, live).length);
+        }
+    }
+
+    @Test
+    void aBlockDirectoryThatIsASymlinkIsPartOfTheVolume() throws Exception {
+        // An operator may move some block directories to another disk and link them back.
+        String hash = plantBlock("moved elsewhere", NOW);
+        Path trash = plantTrash("moved elsewhere", NOW.getEpochSecond() - 1);
+        Path linked = root.resolve(hash.substring(0, 3));
+        Path elsewhere = Files.createDirectories(root.getParent().resolve("elsewhere-" + root.getFileName()));
+        Path moved = Files.move(linked, elsewhere.resolve(linked.getFileName()));
+        Files.createSymbolicLink(linked, moved);
+        try (DirectoryVolume v = open(NOW, Duration.ofDays(1))) {
+            String line = hash + "+15 " + (NOW.getEpochSecond() * 1_000_000_000L + NOW.getNano());
+            assertEquals(List.of(line), indexLines(v, ""), "the whole index lists it");
+            assertEquals(List.of(line), indexLines(v, hash.substring(0, 2)));
+            assertEquals(List.of(line), indexLines(v, hash.substring(0, 3)), "as a longer prefix does");
+            assertEquals(1, v.emptyTrash().deletedBlocks());
+            assertFalse(Files.exists(moved.resolve(trash.getFileName())));
         }
     }
 
