@@ -878,6 +878,15 @@ public final class KeepStore implements AutoCloseable {
                     }
                 } catch (CopyReader.SinkFailure e) {
                     throw e.unwrap();
+                } catch (IOException e) {
+                    // The mount failed after part of its copy was sent, so the response ends short
+                    // (CopyReader logged it). Like a corrupt copy, it goes last for the client's
+                    // retry, which another mount's good copy can then answer: a disk with a bad
+                    // region fails the same way every time.
+                    if (!interruptedWhileWaiting(e.getCause()) && !Thread.currentThread().isInterrupted()) {
+                        rememberCorrupt(m, hash);
+                    }
+                    throw e;
                 }
             }
             if (corruptSeen) {

@@ -3,6 +3,7 @@ package org.keepstore.volumes.directory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.file.AccessDeniedException;
@@ -271,6 +272,17 @@ public final class DirectoryVolume implements Volume {
         /** Reads straight into the caller's buffer: for a direct one, with no copy in the JVM. */
         @Override
         public int read(ByteBuffer dst) throws IOException {
+            try {
+                return readInto(dst);
+            } catch (ClosedChannelException e) {
+                throw e; // closed by its reader, or by the reader's interrupt: not the disk's doing
+            } catch (IOException e) {
+                context.metrics().error(deviceId, e instanceof AccessDeniedException ? "permission" : "io");
+                throw e;
+            }
+        }
+
+        private int readInto(ByteBuffer dst) throws IOException {
             if (!dst.hasRemaining()) {
                 return 0;
             }
