@@ -172,12 +172,13 @@ public final class DirectoryVolume implements Volume {
             FileChannel channel;
             try {
                 // Checked before opening, so that a trash or delete renaming the file away just
-                // after the open cannot fail a read that the open file would serve.
-                if (!Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isRegularFile()) {
+                // after the open cannot fail a read that the open file would serve. A symlink to
+                // a file is followed, as the reference does (and the index lists it).
+                if (!Files.readAttributes(path, BasicFileAttributes.class).isRegularFile()) {
                     // e.g. a directory where a block should be: opening it "works" on Linux.
                     throw new IOException("not a regular file: " + path);
                 }
-                channel = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+                channel = FileChannel.open(path, StandardOpenOption.READ);
             } catch (NoSuchFileException e) {
                 throw missing(hash); // absent, or renamed away between the check and the open
             }

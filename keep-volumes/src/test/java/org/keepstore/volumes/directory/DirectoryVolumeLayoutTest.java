@@ -200,6 +200,21 @@ class DirectoryVolumeLayoutTest {
     }
 
     @Test
+    void aBlockFileThatIsASymlinkIsServedAsTheIndexListsIt() throws Exception {
+        String hash = plantBlock("linked file", NOW);
+        Path file = root.resolve(hash.substring(0, 3)).resolve(hash);
+        Path target = Files.move(file, root.getParent().resolve("target-" + root.getFileName()));
+        Files.createSymbolicLink(file, target);
+        try (DirectoryVolume v = open(NOW, Duration.ofDays(1))) {
+            assertEquals(1, indexLines(v, "").size());
+            assertArrayEquals("linked file".getBytes(StandardCharsets.UTF_8), read(v, hash));
+            Files.delete(target); // dangling: absent, as the index then says too
+            assertThrows(BlockNotFoundException.class, () -> v.open(hash));
+            assertEquals(List.of(), indexLines(v, ""));
+        }
+    }
+
+    @Test
     void untrashRestoresTheCopyWithTheLatestDeadline() throws Exception {
         long now = NOW.getEpochSecond();
         String hash = md5("same".getBytes());
