@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -250,6 +251,9 @@ public final class Main {
 
     /** Opens a volume and mounts it as {@code spec} says (package-private: tests build the same mounts). */
     static Mount mount(VolumeSpec spec, VolumeContext context) throws StartupException {
+        if (spec.driver().equals("Directory")) {
+            checkDirectoryAccess(spec);
+        }
         Volume volume;
         try {
             volume = VolumeDriver.forName(spec.driver()).create(spec.parameters(), context);
@@ -260,6 +264,31 @@ public final class Main {
         }
         return new Mount(spec.uuid(), volume, spec.writable(), spec.allowTrash(), spec.replication(),
                 spec.storageClasses(), spec.priority());
+    }
+
+    /**
+     * Refuses a directory volume this process cannot use as configured, rather than starting and
+     * failing every request on it: one it cannot list, or a writable one it cannot write to
+     * (permissions, or a read-only file system).
+     */
+    private static void checkDirectoryAccess(VolumeSpec spec) throws StartupException {
+        Object rootParameter = spec.parameters().get("Root");
+        if (!(rootParameter instanceof String text) || text.isEmpty()) {
+            return; // the driver says what is wrong with it
+        }
+        Path root = Path.of(text);
+        if (!Files.isDirectory(root)) {
+            return; // likewise
+        }
+        if (!Files.isReadable(root) || !Files.isExecutable(root)) {
+            throw new StartupException("Directory volume " + spec.label() + ": cannot read it as user "
+                    + System.getProperty("user.name") + " (permission denied)");
+        }
+        if (spec.writable() && !Files.isWritable(root)) {
+            throw new StartupException("Directory volume " + spec.label() + ": cannot write to it as user "
+                    + System.getProperty("user.name") + " (permissions, or a read-only file system);"
+                    + " to serve it read-only, give -readonly before it (ReadOnly: true in a config)");
+        }
     }
 
     private static void logStartup(ServerSettings settings, List<Mount> mounts) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -98,6 +99,32 @@ class KeepstoreCommandLineIT {
                 assertFalse(err.get(0).endsWith("null"), args + ": " + err);
                 assertTrue(p.stdoutText().isEmpty());
             }
+        }
+    }
+
+    @Test
+    void aWritableVolumeTheServerCannotWriteToIsAStartupError() throws Exception {
+        Path ro = Files.createDirectories(tmp.resolve("read-only-fs"));
+        int mounted = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", ro.toString())
+                .redirectErrorStream(true).start().waitFor();
+        assumeTrue(mounted == 0, "cannot mount a tmpfs here (needs root)");
+        try {
+            int port = ServerProcess.freePort();
+            try (ServerProcess p = ServerProcess.start(tmp, List.of(),
+                    List.of("-listen=127.0.0.1:" + port, "-volume=" + ro))) {
+                assertNotEquals(0, p.waitForExit());
+                List<String> err = lines(p.stderrText());
+                assertEquals(1, err.size(), err.toString());
+                assertTrue(err.get(0).contains("cannot write to it") && err.get(0).contains("-readonly"), err.get(0));
+            }
+            // Served read-only when it is declared so.
+            try (ServerProcess p = ServerProcess.start(tmp, List.of(),
+                    List.of("-listen=127.0.0.1:" + port, "-readonly", "-volume=" + ro))) {
+                assertEquals(200, p.awaitHealthy(port).get("/_health/ping").status());
+                assertEquals(0, p.terminate());
+            }
+        } finally {
+            new ProcessBuilder("umount", ro.toString()).start().waitFor();
         }
     }
 
