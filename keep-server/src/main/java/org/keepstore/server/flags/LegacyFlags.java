@@ -432,7 +432,8 @@ public final class LegacyFlags {
         if (v.driver().equals("Directory")) {
             Path root = path("-volume", v.name());
             if (!Files.isDirectory(root)) {
-                throw new StartupException("-volume " + v.name() + ": no such directory");
+                throw new StartupException("-volume " + v.name() + (Files.exists(root) ? ": not a directory"
+                        : ": no such directory"));
             }
         }
         for (Map.Entry<String, String> secret : v.secretFiles().entrySet()) {
