@@ -1158,10 +1158,7 @@ public final class KeepStore implements AutoCloseable {
             // The caller's own failure (a client gone, a bug in the sink) is theirs, whatever a
             // volume made of it on the way out: not a volume error.
             caller.rethrowFailure();
-            if (e instanceof IOException io) {
-                throw io;
-            }
-            throw asKeepException(e);
+            throw asKeepException(e); // says "volume error", with the volume's status if it has one
         }
     }
 
@@ -1270,7 +1267,11 @@ public final class KeepStore implements AutoCloseable {
             return k;
         }
         // The message, not the exception's class name: it reaches clients in the response body.
+        // Except where the message is only a file's name (a FileSystemException without a
+        // reason, e.g. AccessDeniedException): then the name says what happened to it.
         String detail = t.getMessage() == null || t.getMessage().isBlank() ? t.getClass().getSimpleName()
+                : t instanceof java.nio.file.FileSystemException fse && fse.getReason() == null
+                ? t.getClass().getSimpleName() + ": " + t.getMessage()
                 : t.getMessage();
         return new KeepException(500, "volume error: " + detail, t);
     }
