@@ -844,7 +844,10 @@ public final class KeepStore implements AutoCloseable {
         try (CopyReader.Buffers buffers = copyReader.newBuffers()) {
             boolean corruptSeen = false;
             IOException firstError = null;
-            for (Mount m : readOrder(hash)) {
+            List<Mount> order = readOrder(hash);
+            for (int i = 0; i < order.size(); i++) {
+                Mount m = order.get(i);
+                String next = i + 1 < order.size() ? "; trying the next mount" : "; no other mount to try";
                 try {
                     return copyReader.read(m, hash, expectedSize, buffers, sink);
                 } catch (BlockNotFoundException e) {
@@ -867,11 +870,11 @@ public final class KeepStore implements AutoCloseable {
                     if (e.corrupt) {
                         corruptSeen = true;
                         rememberCorrupt(m, hash);
-                        log.warn("corrupt copy of {} on mount {} (volume {}): {}; trying the next mount",
-                                hash, m.uuid(), m.deviceId(), e.getMessage());
+                        log.warn("corrupt copy of {} on mount {} (volume {}): {}{}",
+                                hash, m.uuid(), m.deviceId(), e.getMessage(), next);
                     } else {
-                        log.warn("reading {} from mount {} (volume {}) failed: {}; trying the next mount",
-                                hash, m.uuid(), m.deviceId(), e.getCause().toString());
+                        log.warn("reading {} from mount {} (volume {}) failed: {}{}",
+                                hash, m.uuid(), m.deviceId(), e.getCause().toString(), next);
                         if (firstError == null) {
                             firstError = asKeepException(e.getCause());
                         }
