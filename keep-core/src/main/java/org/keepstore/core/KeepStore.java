@@ -28,7 +28,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -168,14 +170,25 @@ public final class KeepStore implements AutoCloseable {
             t.setDaemon(true);
             return t;
         };
-        this.writers = Executors.newCachedThreadPool(threads);
+        this.writers = cachedPool(threads);
         AtomicInteger helperNumber = new AtomicInteger();
-        this.helpers = Executors.newCachedThreadPool(r -> {
+        this.helpers = cachedPool(r -> {
             Thread t = new Thread(r, "keepstore-stream-" + helperNumber.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
         this.copyReader = new CopyReader(this.pool, helpers);
+    }
+
+    /**
+     * A pool like {@link Executors#newCachedThreadPool} whose tasks still run after shutdown: a
+     * call in progress when {@link #close} shuts the pools down waits for its helpers (a reader
+     * for its sender, a writer for the other mounts' writers, which use its buffer), so a task
+     * refused then would leave it waiting forever.
+     */
+    private static ExecutorService cachedPool(ThreadFactory threads) {
+        return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), threads,
+                (task, pool) -> threads.newThread(task).start());
     }
 
     /** The mounts, in configuration order. */
@@ -1235,6 +1248,7 @@ public final class KeepStore implements AutoCloseable {
      * Stops the engine's writer threads and closes every volume. Every later call that reads,
      * writes, lists, trashes or untrashes blocks throws {@link IllegalStateException}; the
      * accessors of the configuration ({@link #mounts}, {@link #options} and the like) still answer.
+     * Calls in progress are not waited for: they end, or fail on the closed volumes.
      */
     @Override
     public void close() throws IOException {

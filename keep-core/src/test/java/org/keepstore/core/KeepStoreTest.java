@@ -1165,6 +1165,48 @@ class KeepStoreTest {
         assertEquals(0, pool.inUse());
     }
 
+    @Test
+    void aLargeReadInProgressWhenTheStoreClosesEndsAndGivesItsBufferBack() throws Exception {
+        // Its sending helper is started after close() shut the engine's threads down: it must
+        // still run, or the read waits for it forever, holding a pool buffer.
+        byte[] data = randomBytes(3 * CopyReader.SEND_STEP, 31);
+        String hash = md5(data);
+        CountDownLatch reading = new CountDownLatch(1);
+        CountDownLatch closed = new CountDownLatch(1);
+        MemoryVolume inner = volume();
+        inner.putRaw(hash, data);
+        Volume slow = new ForwardingVolume(inner) {
+            @Override
+            public StoredBlock open(String h) throws IOException {
+                StoredBlock b = super.open(h);
+                return new StoredBlock(b.size(), new FilterInputStream(b.stream()) {
+                    @Override
+                    public int read(byte[] buf, int off, int len) throws IOException {
+                        reading.countDown(); // the read-ahead helper runs
+                        try {
+                            closed.await(); // the first bytes come only once close() ran
+                        } catch (InterruptedException e) {
+                            throw new java.io.InterruptedIOException();
+                        }
+                        return super.read(buf, off, len);
+                    }
+                });
+            }
+        };
+        KeepStore s = store(mount(1, slow));
+        FutureTask<Object> read = new FutureTask<>(() -> s.read(hash, new CapturingSink()));
+        Thread reader = new Thread(read, "reader");
+        reader.setDaemon(true); // if it hangs, the test fails and the JVM still exits
+        reader.start();
+        assertTrue(reading.await(60, TimeUnit.SECONDS));
+        s.close();
+        closed.countDown();
+        reader.join(60_000);
+        assertFalse(reader.isAlive(), "the read ended");
+        assertTrue(read.isDone());
+        assertEquals(0, pool.inUse(), "its buffer is back in the pool");
+    }
+
     // ---------------------------------------------------------------- reads without waiting
 
     @Test
