@@ -47,6 +47,7 @@ public final class BlobSigner {
         if (key.length == 0) {
             throw new IllegalArgumentException("blob signing key must not be empty");
         }
+        Objects.requireNonNull(ttl, "ttl");
         if (ttl.isNegative()) {
             throw new IllegalArgumentException("signature TTL must not be negative");
         }

@@ -765,7 +765,9 @@ public final class KeepStore implements AutoCloseable {
      * order (those recently found to hold a corrupt copy of this block last); a corrupt copy or
      * error found before the first byte was delivered is logged and the next mount is tried.
      * A large copy goes out as it is read, while it is hashed, except its last 64 KiB, which go
-     * out only after the whole block's MD5 matched.
+     * out only after the whole block's MD5 matched. A copy over 1 MiB reaches the sink on the
+     * engine's helper threads, holding a pool buffer until the sink took it all: see
+     * {@link BlockSink} for what that asks of a sink.
      *
      * @return the number of bytes delivered
      * @throws KeepException 404 if no mount has it; 502 if a corrupt copy was found and no good

@@ -297,6 +297,10 @@ public final class KeepClient {
             if (!answer.hash().equals(hash)) {
                 return failures.badResponse(service, "response names another block");
             }
+            if (answer.hasSize() && answer.size() != length) {
+                // No read could ever accept that locator for these bytes.
+                return failures.badResponse(service, "response gives size " + answer.size() + ", not " + length);
+            }
             returned.compareAndSet(null, answer);
             stored[0] += ex.response.headers().firstValue("X-Keep-Replicas-Stored")
                     .map(KeepClient::parseReplicas).orElse(1);
@@ -741,8 +745,17 @@ public final class KeepClient {
             return this;
         }
 
-        /** The API token sent with every request, or null for none. */
+        /**
+         * The API token sent with every request, or null for none.
+         *
+         * @throws IllegalArgumentException if it holds characters a header cannot carry (a
+         *                                  token read from a file with its newline, say)
+         */
         public Builder token(String apiToken) {
+            if (apiToken != null && !apiToken.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+                throw new IllegalArgumentException("token must be printable ASCII without spaces"
+                        + " (trim what was read from a file)");
+            }
             this.token = apiToken;
             return this;
         }

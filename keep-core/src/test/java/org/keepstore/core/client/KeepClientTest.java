@@ -414,6 +414,19 @@ class KeepClientTest {
         ScriptedKeepServer liar = server().always(Reply.of(200, Locator.EMPTY_BLOCK_HASH + "+0\n"));
         KeepClientException e = assertThrows(KeepClientException.class, () -> clientFor(liar).build().put(DATA, 1));
         assertTrue(e.getMessage().contains("another block"), e.getMessage());
+
+        // The right hash with another size: a locator no read would accept for these bytes.
+        ScriptedKeepServer wrongSize = server().always(Reply.of(200, HASH + "+999\n"));
+        KeepClientException size = assertThrows(KeepClientException.class,
+                () -> clientFor(wrongSize).build().put(DATA, 1));
+        assertTrue(size.getMessage().contains("size 999"), size.getMessage());
+    }
+
+    @Test
+    void aTokenAHeaderCannotCarryIsRefusedWhenTheClientIsBuilt() {
+        assertThrows(IllegalArgumentException.class, () -> KeepClient.builder().token("tok3n\n"));
+        assertThrows(IllegalArgumentException.class, () -> KeepClient.builder().token("two words"));
+        KeepClient.builder().token("v2/zzzzz-gj3su-000000000000000/secret").token(null).build();
     }
 
     @Test

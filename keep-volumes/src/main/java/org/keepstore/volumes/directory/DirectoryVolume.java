@@ -109,7 +109,11 @@ public final class DirectoryVolume implements Volume {
 
     /**
      * Opens a volume over an existing directory and removes temporary files that interrupted
-     * writes left behind (not those of writes still in progress in another process).
+     * writes left behind: every {@code tmp…} file in a block directory that no process holds a
+     * {@code flock} lock on. A write of this implementation in another process holds one and is
+     * left alone; the reference keepstore does not lock its temporary files, so a write it has in
+     * progress in the same directory at that moment loses its file and fails (its client retries).
+     * This happens whether or not the volume will be written to.
      *
      * @param root      an absolute path to an existing directory
      * @param serialize one I/O at a time (for disks that slow down under concurrent access)
