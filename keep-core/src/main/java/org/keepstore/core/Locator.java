@@ -25,9 +25,13 @@ public record Locator(String hash, long size, List<String> hints) {
             throw new IllegalArgumentException(KeepException.INVALID_LOCATOR);
         }
         hints = List.copyOf(hints);
-        for (String hint : hints) {
-            // What parse() refuses: the locator must print as text that parses back to itself.
-            if (hint.isEmpty() || hint.indexOf('+') >= 0 || isDecimal(hint)) {
+        for (int i = 0; i < hints.size(); i++) {
+            String hint = hints.get(i);
+            // What parse() refuses: the locator must print as text that parses back to itself. A
+            // hint may start with a digit only where a size could stand (first, with no size).
+            boolean inSizePlace = i == 0 && size < 0;
+            if (hint.isEmpty() || hint.indexOf('+') >= 0 || isDecimal(hint)
+                    || (!inSizePlace && Character.isDigit(hint.charAt(0)))) {
                 throw new IllegalArgumentException(KeepException.INVALID_LOCATOR + ": hint \"" + hint + "\"");
             }
         }
@@ -70,11 +74,12 @@ public record Locator(String hash, long size, List<String> hints) {
             if (part.isEmpty()) {
                 throw KeepException.badRequest(KeepException.INVALID_LOCATOR);
             }
+            if (i != 0 && part.charAt(0) >= '0' && part.charAt(0) <= '9') {
+                // A size may only be the first hint, and, as the reference reads it, no later
+                // hint may even start like one.
+                throw KeepException.badRequest(KeepException.INVALID_LOCATOR);
+            }
             if (isDecimal(part)) {
-                // A size may only be the first hint.
-                if (i != 0) {
-                    throw KeepException.badRequest(KeepException.INVALID_LOCATOR);
-                }
                 size = parseSize(part);
             } else {
                 hints.add(part);

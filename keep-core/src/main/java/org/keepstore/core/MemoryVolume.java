@@ -59,7 +59,7 @@ public final class MemoryVolume implements Volume {
     @Override
     public StoredBlock open(String hash) throws IOException {
         Stored s = liveBlock(hash, "get");
-        context.metrics().ioBytes(deviceId, "out", s.data.length);
+        context.metrics().ioBytes(deviceId, VolumeMetrics.READ, s.data.length);
         return new StoredBlock(s.data.length, new ByteArrayInputStream(s.data));
     }
 
@@ -78,7 +78,7 @@ public final class MemoryVolume implements Volume {
             return NOT_AT_HAND;
         }
         into.put(s.data);
-        context.metrics().ioBytes(deviceId, "out", s.data.length);
+        context.metrics().ioBytes(deviceId, VolumeMetrics.READ, s.data.length);
         return s.data.length;
     }
 
@@ -97,7 +97,7 @@ public final class MemoryVolume implements Volume {
             }
             store(hash, new Stored(copy, nowNanos()));
         }
-        context.metrics().ioBytes(deviceId, "in", copy.length);
+        context.metrics().ioBytes(deviceId, VolumeMetrics.WRITTEN, copy.length);
     }
 
     @Override

@@ -12,7 +12,15 @@ public interface VolumeMetrics {
     /** One error, classified, e.g. "io", "timeout", "not_found" is not an error. */
     void error(String deviceId, String errorType);
 
-    /** Bytes moved: direction "in" (written to the volume) or "out" (read from it). */
+    /**
+     * Direction of bytes read from a volume into the server: "in", as the reference keepstore
+     * counts it (dashboards built on it show reads under "in").
+     */
+    String READ = "in";
+    /** Direction of bytes written from the server to a volume: "out", as the reference counts it. */
+    String WRITTEN = "out";
+
+    /** Bytes moved: direction {@link #READ} or {@link #WRITTEN}. */
     void ioBytes(String deviceId, String direction, long bytes);
 
     VolumeMetrics NONE = new VolumeMetrics() {

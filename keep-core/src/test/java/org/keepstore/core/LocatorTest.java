@@ -40,6 +40,7 @@ class LocatorTest {
             H + "+0+", H + "+0++Afoo",
             H + "+Afoo+0", // size after another hint
             H + "+0+1", // a second decimal hint
+            H + "+3+5Z", H + "+Afoo+5Z", // a later hint starting like a size (as the reference reads it)
             H + "0", H + " +0",
             H + "+99999999999999999999999"}) // size does not fit
     void invalidLocators(String text) {
@@ -77,15 +78,18 @@ class LocatorTest {
     }
 
     @Test
-    void constructors() {
+    void constructors() throws KeepException {
         assertEquals(H + "+0", Locator.of(H, 0).toString());
         assertEquals(H, Locator.ofHash(H).toString());
         assertThrows(IllegalArgumentException.class, () -> Locator.of("abc", 0));
         assertThrows(IllegalArgumentException.class, () -> Locator.of(H, -2));
         // Hints that would print as a locator parse() refuses or reads differently.
-        for (String badHint : List.of("", "5", "a+b")) {
+        for (String badHint : List.of("", "5", "a+b", "5Z")) {
             assertThrows(IllegalArgumentException.class, () -> new Locator(H, 3, List.of(badHint)), badHint);
         }
+        // Where a size could stand, a hint that only starts like one is a hint (no size), as parsed.
+        assertEquals(Locator.parse(H + "+3a"), new Locator(H, -1, List.of("3a")));
+        assertThrows(IllegalArgumentException.class, () -> new Locator(H, -1, List.of("Afoo", "3a")));
         assertEquals(H + "+3+Afoo+Kbar", new Locator(H, 3, List.of("Afoo", "Kbar")).toString());
     }
 

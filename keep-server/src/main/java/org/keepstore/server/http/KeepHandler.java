@@ -210,6 +210,9 @@ final class KeepHandler implements HttpHandler {
             inFlight.decrementAndGet();
             // Any request body is discarded by Undertow after the answer; closing the connection
             // instead could reset it before the client has read the 503.
+            if (getOrHead) {
+                ex.getResponseHeaders().put(Headers.VARY, "X-Keep-Signature"); // as every block read's answer
+            }
             sendText(ex, 503, "text/plain; charset=utf-8", BUSY + "\n");
             return;
         }

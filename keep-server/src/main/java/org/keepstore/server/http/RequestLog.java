@@ -1,5 +1,7 @@
 package org.keepstore.server.http;
 
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 
@@ -18,7 +20,6 @@ final class RequestLog {
     private static final Pattern SIGNATURE = Pattern.compile("\\+A[^+@/?&]*");
     /** The signature in a remote hint, {@code +R<cluster>-<sig>@<exp>}; the cluster id stays. */
     private static final Pattern REMOTE_SIGNATURE = Pattern.compile("(\\+R[^+@/?&-]*-)[^+@/?&]*");
-    private static final Pattern TOKEN_PARAMETER = Pattern.compile("(?i)(api_token=)[^&]*");
     private static final char[] ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz".toCharArray();
 
     /**
@@ -43,24 +44,87 @@ final class RequestLog {
         return (micros / 1000) + (fraction < 10 ? ".00" : fraction < 100 ? ".0" : ".") + fraction;
     }
 
-    /** The path and query with every signature and token replaced by a placeholder. */
+    /**
+     * The path and query with every signature and token replaced by a placeholder, and with
+     * spaces and control characters escaped (%XX), so that a request cannot add a field or a line
+     * of its own to the log.
+     *
+     * @param path  the decoded path
+     * @param query the raw query string, or null
+     */
     static String redact(String path, String query) {
+        String shown = escape(redactSignatures(path));
+        if (query != null && !query.isEmpty()) {
+            StringBuilder q = new StringBuilder();
+            for (String parameter : query.split("&", -1)) {
+                if (q.length() > 0) {
+                    q.append('&');
+                }
+                int eq = parameter.indexOf('=');
+                // Decoded, as the server reads them: ?api%5Ftoken=… is a token too.
+                String name = decode(eq < 0 ? parameter : parameter.substring(0, eq));
+                q.append(escape(name));
+                if (eq >= 0) {
+                    String value = decode(parameter.substring(eq + 1));
+                    q.append('=').append("api_token".equalsIgnoreCase(name) ? "***" : escape(redactSignatures(value)));
+                }
+            }
+            shown += "?" + q;
+        }
+        return shown;
+    }
+
+    private static String redactSignatures(String text) {
         // Most paths hold no signature: skip the regex for them (it runs for every request).
-        String shown = path.contains("+A") ? SIGNATURE.matcher(path).replaceAll("+A***") : path;
+        String shown = text.contains("+A") ? SIGNATURE.matcher(text).replaceAll("+A***") : text;
         if (shown.contains("+R")) {
             shown = REMOTE_SIGNATURE.matcher(shown).replaceAll("$1***");
         }
-        if (query != null && !query.isEmpty()) {
-            shown += "?" + TOKEN_PARAMETER.matcher(SIGNATURE.matcher(query).replaceAll("+A***")).replaceAll("$1***");
-        }
         return shown;
+    }
+
+    /** %XX decoded; a '+' stays a '+' (not a space), so a signature hint still shows as one. */
+    private static String decode(String raw) {
+        if (raw.indexOf('%') < 0) {
+            return raw;
+        }
+        try {
+            return URLDecoder.decode(raw.replace("+", "%2B"), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException badEscape) {
+            return raw;
+        }
+    }
+
+    /** Spaces, control characters and '%' as %XX; everything else as it is. */
+    static String escape(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c <= ' ' || c == 0x7f || c == '%') {
+                return escapeFrom(text, i);
+            }
+        }
+        return text; // the usual case: nothing to escape, nothing allocated
+    }
+
+    private static String escapeFrom(String text, int first) {
+        StringBuilder b = new StringBuilder(text.length() + 8).append(text, 0, first);
+        for (int i = first; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c <= ' ' || c == 0x7f || c == '%') {
+                b.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
     }
 
     void log(String method, String path, String query, int status, long bytesIn, long bytesOut, long durationNanos,
              String requestId) {
         if (log.isInfoEnabled()) {
-            log.info("{} {} {} in={} out={} {}ms {}", method, redact(path, query), status, bytesIn, bytesOut,
-                    milliseconds(durationNanos), requestId);
+            log.info("{} {} {} in={} out={} {}ms {}", escape(method), redact(path, query), status, bytesIn, bytesOut,
+                    milliseconds(durationNanos), escape(requestId));
         }
     }
 }

@@ -125,7 +125,7 @@ public final class ServerMetrics implements VolumeMetrics {
         StringBuilder out = new StringBuilder(8192);
         counterFamily(out, "arvados_keepstore_volume_operations", "Operations performed on volumes.", operations);
         counterFamily(out, "arvados_keepstore_volume_errors", "Errors returned by volumes.", errors);
-        counterFamily(out, "arvados_keepstore_volume_io_bytes", "Bytes moved to (in) and from (out) volumes.", ioBytes);
+        counterFamily(out, "arvados_keepstore_volume_io_bytes", "Bytes read from (in) and written to (out) volumes.", ioBytes);
         gauge(out, "arvados_keepstore_bufferpool_allocated_bytes", "Bytes of block buffers allocated.",
                 gauges.bufferBytesAllocated());
         gauge(out, "arvados_keepstore_bufferpool_max_buffers", "Most block buffers that may exist.", gauges.buffersMax());

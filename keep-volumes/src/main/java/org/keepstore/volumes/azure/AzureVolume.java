@@ -308,7 +308,7 @@ public final class AzureVolume implements Volume {
                         + " from " + deviceId + ": a GET ended " + leftInPiece + " bytes early"));
             }
             leftInPiece -= n;
-            metrics.ioBytes(deviceId, "out", n);
+            metrics.ioBytes(deviceId, VolumeMetrics.READ, n);
             return n;
         }
 
@@ -393,7 +393,7 @@ public final class AzureVolume implements Volume {
         } catch (RuntimeException e) {
             throw failure("write", hash, e);
         }
-        metrics.ioBytes(deviceId, "in", size);
+        metrics.ioBytes(deviceId, VolumeMetrics.WRITTEN, size);
     }
 
     @Override

@@ -42,6 +42,7 @@ import org.keepstore.core.Locator;
 import org.keepstore.core.StoredBlock;
 import org.keepstore.core.Volume;
 import org.keepstore.core.VolumeContext;
+import org.keepstore.core.VolumeMetrics;
 import org.keepstore.core.VolumeFullException;
 import org.keepstore.core.VolumeStatus;
 import org.slf4j.Logger;
@@ -217,7 +218,7 @@ public final class DirectoryVolume implements Volume {
         int length = pageCacheReader.read(hash, into);
         if (length >= 0) {
             operation("get");
-            context.metrics().ioBytes(deviceId, "out", length);
+            context.metrics().ioBytes(deviceId, VolumeMetrics.READ, length);
         }
         return length;
     }
@@ -314,7 +315,7 @@ public final class DirectoryVolume implements Volume {
             }
             if (n > 0) {
                 position += n;
-                context.metrics().ioBytes(deviceId, "out", n);
+                context.metrics().ioBytes(deviceId, VolumeMetrics.READ, n);
             }
             return n;
         }
@@ -390,7 +391,7 @@ public final class DirectoryVolume implements Volume {
                 }
             }
             publish(temp, hash);
-            context.metrics().ioBytes(deviceId, "in", written);
+            context.metrics().ioBytes(deviceId, VolumeMetrics.WRITTEN, written);
         } catch (IOException e) {
             throw writeFailure(e, null); // the temporary file is already gone
         } finally {
@@ -566,7 +567,7 @@ public final class DirectoryVolume implements Volume {
                 stampAndSync(temp.path, out);
                 out.close();
                 publish(temp, hash);
-                context.metrics().ioBytes(deviceId, "in", length);
+                context.metrics().ioBytes(deviceId, VolumeMetrics.WRITTEN, length);
             } catch (IOException e) {
                 throw writeFailure(e, temp);
             } finally {

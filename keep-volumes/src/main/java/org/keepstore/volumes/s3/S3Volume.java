@@ -209,7 +209,7 @@ final class S3Volume implements Volume {
             log.warn("{}: {} rejected as not matching its hash; storing it with its own MD5", deviceId, hash);
             put(key, body, contentMd5(md5Of(view)));
         }
-        metrics.ioBytes(deviceId, "in", length);
+        metrics.ioBytes(deviceId, VolumeMetrics.WRITTEN, length);
         putMarker(key);
     }
 
@@ -760,7 +760,7 @@ final class S3Volume implements Volume {
                 }
             } else {
                 received += n;
-                metrics.ioBytes(deviceId, "out", n);
+                metrics.ioBytes(deviceId, VolumeMetrics.READ, n);
             }
             return n;
         }
