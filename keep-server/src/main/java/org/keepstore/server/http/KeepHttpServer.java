@@ -52,6 +52,8 @@ public final class KeepHttpServer implements AutoCloseable {
     private XnioWorker worker;
     private HttpOpenListener openListener;
     private AcceptingChannel<StreamConnection> listener;
+    /** Shutting down: answers close their connections, so clients reconnect elsewhere at once. */
+    private volatile boolean draining;
 
     private KeepHttpServer(Builder b) {
         this.handler = new KeepHandler(b.store, b.signer, b.enforcePermissions, b.adminToken, b.managementToken,
@@ -112,6 +114,9 @@ public final class KeepHttpServer implements AutoCloseable {
         // CORS first, so even the 503s of a server draining for shutdown carry it.
         openListener.setRootHandler(exchange -> {
             Cors.addHeaders(exchange.getResponseHeaders());
+            if (draining) {
+                exchange.setPersistent(false); // "Connection: close" on the 503, and the close
+            }
             shutdownHandler.handleRequest(exchange);
         });
         InetSocketAddress address = new InetSocketAddress(host == null || host.isEmpty() ? "0.0.0.0" : host, port);
@@ -151,6 +156,7 @@ public final class KeepHttpServer implements AutoCloseable {
         } catch (IOException e) {
             // Closing a listening socket does not fail in a way we could act on.
         }
+        draining = true;
         shutdownHandler.shutdown();
         boolean drained = shutdownHandler.awaitShutdown(Math.max(1, drain.toMillis()));
         openListener.closeConnections();

@@ -115,6 +115,70 @@ class ShutdownTest {
         assertTrue(rendered.contains("request_duration_seconds_count{code=\"499\",method=\"put\"} 1"), rendered);
     }
 
+    @Test
+    void whileDrainingARequestOnAnOpenConnectionGets503AndTheConnectionIsClosed() throws Exception {
+        StuckVolume volume = new StuckVolume();
+        byte[] data = "keeps the drain going".getBytes(StandardCharsets.UTF_8);
+        String hash = HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(data));
+        try (KeepStore store = new KeepStore(List.of(Mount.of(Mount.uuidFor("stuck"), volume)), new BufferPool(2),
+                KeepStore.Options.defaults())) {
+            KeepHttpServer server = KeepHttpServer.builder(store)
+                    .pullQueue(new NoWork<>()).trashQueue(new NoWork<>()).build();
+            server.start("127.0.0.1", 0);
+            Thread stopper = new Thread(() -> {
+                try {
+                    server.shutdown(Duration.ofSeconds(30));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            try (Socket busy = new Socket("127.0.0.1", server.port());
+                 Socket idle = new Socket("127.0.0.1", server.port())) {
+                idle.setSoTimeout(30_000);
+                String ping = "GET /_health/ping HTTP/1.1\r\nHost: t\r\n\r\n";
+                idle.getOutputStream().write(ping.getBytes(StandardCharsets.US_ASCII));
+                assertTrue(readResponse(idle.getInputStream()).startsWith("HTTP/1.1 200"), "kept alive");
+                busy.getOutputStream().write(("PUT /" + hash + " HTTP/1.1\r\nHost: t\r\nContent-Length: "
+                        + data.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                busy.getOutputStream().write(data);
+                assertTrue(volume.writeStarted.await(30, TimeUnit.SECONDS), "the PUT reached the volume");
+
+                stopper.start();
+                String answer = "";
+                for (int i = 0; i < 3000 && !answer.startsWith("HTTP/1.1 503"); i++) {
+                    Thread.sleep(10); // 200s until the server is draining
+                    idle.getOutputStream().write(ping.getBytes(StandardCharsets.US_ASCII));
+                    answer = readResponse(idle.getInputStream());
+                }
+                assertTrue(answer.startsWith("HTTP/1.1 503"), answer);
+                assertTrue(answer.toLowerCase(java.util.Locale.ROOT).contains("connection: close"), answer);
+                assertEquals(-1, idle.getInputStream().read(), "the server closed the connection");
+            } finally {
+                volume.release.countDown();
+                stopper.join(60_000);
+                server.close();
+            }
+        }
+    }
+
+    /** The status line and headers of one response, and its body if it has a Content-Length. */
+    private static String readResponse(InputStream in) throws IOException {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int c = in.read();
+            if (c < 0) {
+                break;
+            }
+            head.append((char) c);
+        }
+        java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)")
+                .matcher(head);
+        if (length.find()) {
+            in.readNBytes(Integer.parseInt(length.group(1)));
+        }
+        return head.toString();
+    }
+
     private static String awaitRecordedPut(ServerMetrics metrics) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         String rendered = metrics.render(NO_GAUGES);
