@@ -177,7 +177,11 @@ class InProcessServerTest extends KeepProtocolContract {
                 s.getOutputStream().write(data, 0, 500);
                 s.getOutputStream().flush();
             }
-            TestHttp.Response busy = waitForStatus(other, 503);
+            // Wait on /metrics, which takes no request slot: polling a counted endpoint would
+            // race the second PUT for the last slot and could take it first.
+            awaitRequestsInFlightUncounted(other, 2);
+            TestHttp.Response busy = other.get("/status.json");
+            assertEquals(503, busy.status());
             KeepProtocolContract.assertCors(busy);
             assertEquals(200, other.get("/_health/ping").status());
             assertEquals(200, other.get("/metrics").status());
@@ -285,17 +289,21 @@ class InProcessServerTest extends KeepProtocolContract {
         throw new AssertionError(what + " stayed at " + last + ", expected " + n);
     }
 
-    private static TestHttp.Response waitForStatus(TestHttp client, int status) throws Exception {
-        // The held requests reach the server asynchronously; poll until they are counted.
-        TestHttp.Response last = null;
-        for (int i = 0; i < 600; i++) {
-            last = client.get("/status.json");
-            if (last.status() == status) {
-                return last;
+    /**
+     * Polls /metrics until {@code n} requests are in flight. Unlike a /status.json poll, which is
+     * one of the requests it counts, /metrics takes no request slot.
+     */
+    private static void awaitRequestsInFlightUncounted(TestHttp client, int n) throws Exception {
+        String wanted = "\narvados_concurrent_requests " + n + "\n";
+        String last = "";
+        for (int i = 0; i < 1200; i++) {
+            last = client.get("/metrics").text();
+            if (last.contains(wanted)) {
+                return;
             }
             Thread.sleep(50);
         }
-        throw new AssertionError("never got " + status + ", last " + (last == null ? "none" : last.status()));
+        throw new AssertionError("requests in flight never reached " + n + ":\n" + last);
     }
 
     @Test
