@@ -52,10 +52,11 @@ public final class KeepStore implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(KeepStore.class);
 
     /**
-     * Bodies up to this size are received into an array of their own rather than a pool buffer,
-     * and are hashed without a helper thread (handing over would cost more than it saves).
+     * Blocks up to this size (64 KiB) never take a pool buffer: bodies are received into an array
+     * of their own, and are hashed without a helper thread (handing over would cost more than it
+     * saves). Their memory is bounded by the requests in flight instead.
      */
-    static final int SMALL_BLOCK = 64 << 10;
+    public static final int SMALL_BLOCK = 64 << 10;
     /**
      * The largest block {@link #readIfAtHand} reads: it hashes on the calling thread, an event
      * loop that other connections wait for, and 64 KiB take it about 70 µs.

@@ -1,5 +1,6 @@
 package org.keepstore.core.worker;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * <p>Items with an invalid locator, without a size hint, or naming an unknown or read-only
  * mount are logged and skipped; a failed fetch or write is logged and the list moves on.
  * Blocks are fetched into a buffer of the store's {@link BufferPool}, so pulling stays within
- * the server's memory bound.
+ * the server's memory bound; a block of at most {@link KeepStore#SMALL_BLOCK} bytes into an array
+ * of its own, so small pulls do not queue behind large transfers.
  */
 public final class PullWorker extends ListWorker<PullItem> {
 
@@ -110,14 +112,22 @@ public final class PullWorker extends ListWorker<PullItem> {
 
         Locator request = signer == null ? locator : signer.sign(locator, PULL_TOKEN);
         KeepClient fromSources = client.toBuilder().services(sources).inGivenOrder(true).token(PULL_TOKEN).build();
-        BufferPool pool = store.bufferPool();
-        try (BufferPool.Lease lease = pool.acquire()) {
-            ByteBuffer buffer = lease.buffer();
-            int length = fromSources.get(request, buffer);
-            WriteResult written = store.write(locator.hash(), buffer.limit(length), Set.of(), mountUuid);
-            log.info("pulled {} from {}; now {} replicas here", locator.hashAndSize(),
-                    sources.size() == 1 ? sources.get(0).root() : sources.size() + " servers", written.replicas());
+        if (locator.size() <= KeepStore.SMALL_BLOCK) {
+            ByteBuffer buffer = ByteBuffer.allocate((int) locator.size());
+            storePulled(locator, buffer, fromSources.get(request, buffer), mountUuid, sources);
+            return;
         }
+        try (BufferPool.Lease lease = store.bufferPool().acquire()) {
+            ByteBuffer buffer = lease.buffer();
+            storePulled(locator, buffer, fromSources.get(request, buffer), mountUuid, sources);
+        }
+    }
+
+    private void storePulled(Locator locator, ByteBuffer buffer, int length, String mountUuid, List<KeepService> sources)
+            throws IOException, InterruptedException {
+        WriteResult written = store.write(locator.hash(), buffer.limit(length), Set.of(), mountUuid);
+        log.info("pulled {} from {}; now {} replicas here", locator.hashAndSize(),
+                sources.size() == 1 ? sources.get(0).root() : sources.size() + " servers", written.replicas());
     }
 
     private static List<KeepService> sources(PullItem item, Locator locator) {

@@ -138,6 +138,34 @@ class PullWorkerTest {
     }
 
     @Test
+    void aSmallPullNeedsNoPoolBufferAndALargeOneWaitsForOne() throws Exception {
+        byte[] small = bytes("small enough for an array of its own");
+        byte[] large = new byte[KeepStore.SMALL_BLOCK + 1];
+        large[0] = 7;
+        ScriptedKeepServer source = server();
+        KeepStore store = store();
+        PullWorker worker = worker(store, 2);
+        source.always(Reply.ok(small));
+        // Every pool buffer is taken (by large transfers, say): the small pull still goes through.
+        List<BufferPool.Lease> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < store.bufferPool().maxBuffers(); i++) {
+                held.add(store.bufferPool().acquire());
+            }
+            runList(worker, new PullItem(md5(small) + "+" + small.length, List.of(source.root()), ""));
+            assertTrue(volA.contains(md5(small)) || volB.contains(md5(small)));
+
+            source.always(Reply.ok(large));
+            worker.replace(List.of(new PullItem(md5(large) + "+" + large.length, List.of(source.root()), "")));
+            assertFalse(worker.awaitIdle(Duration.ofMillis(300)), "the large pull waits for a buffer");
+        } finally {
+            held.forEach(BufferPool.Lease::close);
+        }
+        assertTrue(worker.awaitIdle(WAIT));
+        assertTrue(volA.contains(md5(large)) || volB.contains(md5(large)));
+    }
+
+    @Test
     void bareHostPortMeansHttpAndAnUnreachableServerIsSkipped() throws Exception {
         byte[] data = bytes("second server has it");
         String hash = md5(data);
