@@ -31,7 +31,7 @@ public record Locator(String hash, long size, List<String> hints) {
             // hint may start with a digit only where a size could stand (first, with no size).
             boolean inSizePlace = i == 0 && size < 0;
             if (hint.isEmpty() || hint.indexOf('+') >= 0 || isDecimal(hint)
-                    || (!inSizePlace && Character.isDigit(hint.charAt(0)))) {
+                    || (!inSizePlace && hint.charAt(0) >= '0' && hint.charAt(0) <= '9')) {
                 throw new IllegalArgumentException(KeepException.INVALID_LOCATOR + ": hint \"" + hint + "\"");
             }
         }

@@ -21,6 +21,7 @@ class LocatorTest {
     @ParameterizedTest
     @ValueSource(strings = {
             H, H + "+0", H + "+0+Afoo", H + "+Zfoo", H + "+Afoo", H + "+12345+K@zzzzz+Rzzzzz-abc+Zx",
+            H + "+3+\u0663x", // starts with a digit, but not an ASCII one: an ordinary hint
             "0123456789abcdef0123456789abcdef+67108864"})
     void validLocators(String text) throws KeepException {
         Locator l = Locator.parse(text);

@@ -550,17 +550,17 @@ public final class KeepClient {
         HttpResponse.BodyHandler<T> watched = stall == null ? handler
                 : info -> new ProgressSubscriber<>(handler.apply(info), progress);
         CompletableFuture<HttpResponse<T>> future = http.sendAsync(request, watched);
-        long deadline = start + requestTimeout.toNanos();
+        long requestNanos = saturatedNanos(requestTimeout);
+        long stallNanos = stall == null ? Long.MAX_VALUE : saturatedNanos(stall);
         try {
             while (true) {
                 long now = System.nanoTime();
-                long wait = deadline - now;
-                if (stall != null) {
-                    wait = Math.min(wait, progress.lastNanos + stall.toNanos() - now);
-                }
+                // Differences of nanoTime values, never sums that could overflow.
+                long requestLeft = requestNanos - (now - start);
+                long wait = Math.min(requestLeft, stallNanos - (now - progress.lastNanos));
                 if (wait <= 0) {
                     abandon(future, body);
-                    return new Exchange<>(null, deadline - now <= 0 ? new TimeoutException()
+                    return new Exchange<>(null, requestLeft <= 0 ? new TimeoutException()
                             : new StalledException(stall));
                 }
                 try {
@@ -576,6 +576,15 @@ public final class KeepClient {
             return new Exchange<>(null, mostTellingCause(e));
         } catch (CancellationException e) {
             return new Exchange<>(null, e);
+        }
+    }
+
+    /** A duration in nanoseconds, or Long.MAX_VALUE for one too long to count so (about 292 years). */
+    private static long saturatedNanos(Duration d) {
+        try {
+            return d.toNanos();
+        } catch (ArithmeticException tooLong) {
+            return Long.MAX_VALUE;
         }
     }
 
@@ -819,11 +828,14 @@ public final class KeepClient {
             return new KeepClient(this);
         }
 
+        /** Longer timeouts mean "none"; the JDK client does not wait correctly beyond a few years. */
+        private static final Duration LONGEST_TIMEOUT = Duration.ofDays(365);
+
         private static Duration positive(Duration d, String name) {
             if (d == null || d.isZero() || d.isNegative()) {
                 throw new IllegalArgumentException(name + " must be positive");
             }
-            return d;
+            return d.compareTo(LONGEST_TIMEOUT) > 0 ? LONGEST_TIMEOUT : d;
         }
     }
 }

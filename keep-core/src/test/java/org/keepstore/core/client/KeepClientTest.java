@@ -325,6 +325,15 @@ class KeepClientTest {
     }
 
     @Test
+    void timeoutsTooLongToCountInNanosecondsMeanNoTimeout() throws Exception {
+        ScriptedKeepServer s = server().always(Reply.ok(DATA));
+        KeepClient client = clientFor(s).requestTimeout(Duration.ofMillis(Long.MAX_VALUE))
+                .stallTimeout(Duration.ofSeconds(Long.MAX_VALUE)).build();
+        assertArrayEquals(DATA, client.get(LOCATOR));
+        assertEquals(DATA.length, client.head(LOCATOR));
+    }
+
+    @Test
     void aSlowButSteadyReadIsNotAStall() throws Exception {
         // 8 parts 400 ms apart: 2.8 s in all, far beyond the stall timeout, never silent that long.
         ScriptedKeepServer slow = server().always(Reply.ok(DATA).trickling(8, 400));

@@ -378,7 +378,13 @@ public final class LegacyFlags {
                 Map<String, Object> parameters = new LinkedHashMap<>();
                 parameters.put("Root", dir.path().toString());
                 parameters.put("Serialize", serialize);
-                specs.add(toSpec(new PendingVolume("Directory", dir.path().toString(), readonly || dir.readOnly(),
+                boolean writable = !readonly && !dir.readOnly();
+                if (writable && !Files.isWritable(dir.path())) {
+                    // Found, not named by the operator: serve what can be served rather than refuse.
+                    log.warn("{}: this user cannot write to it; serving it read-only", dir.path());
+                    writable = false;
+                }
+                specs.add(toSpec(new PendingVolume("Directory", dir.path().toString(), !writable,
                         serialize, parameters, Map.of(), 1), Mount.uuidFor(dir.path().toString())));
             }
         }

@@ -63,7 +63,7 @@ final class RequestLog {
                 int eq = parameter.indexOf('=');
                 // Decoded, as the server reads them: ?api%5Ftoken=… is a token too.
                 String name = decode(eq < 0 ? parameter : parameter.substring(0, eq));
-                q.append(escape(name));
+                q.append(escape(redactSignatures(name)));
                 if (eq >= 0) {
                     String value = decode(parameter.substring(eq + 1));
                     q.append('=').append("api_token".equalsIgnoreCase(name) ? "***" : escape(redactSignatures(value)));
@@ -95,22 +95,27 @@ final class RequestLog {
         }
     }
 
-    /** Spaces, control characters and '%' as %XX; everything else as it is. */
+    /** Spaces, control characters, line separators and '%' as %XX (or %uXXXX); the rest as it is. */
     static String escape(String text) {
         for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (c <= ' ' || c == 0x7f || c == '%') {
+            if (needsEscape(text.charAt(i))) {
                 return escapeFrom(text, i);
             }
         }
         return text; // the usual case: nothing to escape, nothing allocated
     }
 
+    private static boolean needsEscape(char c) {
+        return c <= ' ' || c == '%' || (c >= 0x7f && c <= 0xa0) || c == 0x2028 || c == 0x2029;
+    }
+
     private static String escapeFrom(String text, int first) {
         StringBuilder b = new StringBuilder(text.length() + 8).append(text, 0, first);
         for (int i = first; i < text.length(); i++) {
             char c = text.charAt(i);
-            if (c <= ' ' || c == 0x7f || c == '%') {
+            if (c > 0xff && needsEscape(c)) {
+                b.append("%u").append(String.format("%04X", (int) c));
+            } else if (needsEscape(c)) {
                 b.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
                         .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
             } else {

@@ -35,6 +35,9 @@ class RequestLogTest {
                 RequestLog.redact("/acbd18db4cc2f85cedef654fccc4a4d8+3+Z\n2026 INFO forged\u001b\u0000", null));
         assertEquals("/index?prefix=a%0Ab", RequestLog.redact("/index", "prefix=a%0Ab"));
         assertEquals("abc%20200%20forged", RequestLog.escape("abc 200 forged"));
+        assertEquals("a%85b%u2028c%u2029d", RequestLog.escape("a\u0085b\u2028c\u2029d"), "Unicode line breaks too");
+        assertFalse(RequestLog.redact("/x", "%2BA" + "1".repeat(40) + "@5f000000=1").contains("1111"),
+                "a signature in a parameter's name");
         assertEquals("req-0123456789abcdefghij", RequestLog.escape("req-0123456789abcdefghij"));
     }
 

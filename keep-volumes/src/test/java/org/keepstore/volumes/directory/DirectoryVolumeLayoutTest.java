@@ -181,6 +181,19 @@ class DirectoryVolumeLayoutTest {
     }
 
     @Test
+    void bytesReadCountAsInAndBytesWrittenAsOutAsTheReferenceCountsThem() throws Exception {
+        org.keepstore.volumes.OperationCounter metrics = new org.keepstore.volumes.OperationCounter();
+        DirectoryVolume v = new DirectoryVolume(root, new VolumeContext(Clock.fixed(NOW, ZoneOffset.UTC),
+                Duration.ofDays(1), Duration.ofDays(14), metrics));
+        byte[] data = "counted".getBytes(StandardCharsets.UTF_8);
+        v.write(md5(data), ByteBuffer.wrap(data));
+        assertEquals(data.length, metrics.bytes("out"));
+        assertEquals(0, metrics.bytes("in"));
+        read(v, md5(data));
+        assertEquals(data.length, metrics.bytes("in"));
+    }
+
+    @Test
     void aBlockDirectoryThatIsASymlinkIsPartOfTheVolume() throws Exception {
         // An operator may move some block directories to another disk and link them back.
         String hash = plantBlock("moved elsewhere", NOW);
