@@ -105,10 +105,13 @@ class KeepstoreCommandLineIT {
     @Test
     void aWritableVolumeTheServerCannotWriteToIsAStartupError() throws Exception {
         Path ro = Files.createDirectories(tmp.resolve("read-only-fs"));
-        int mounted = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", ro.toString())
+        int mounted = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", ro.toString())
                 .redirectErrorStream(true).start().waitFor();
         assumeTrue(mounted == 0, "cannot mount a tmpfs here (needs root)");
         try {
+            Files.createDirectory(ro.resolve("keep"));
+            assertEquals(0, new ProcessBuilder("mount", "-o", "remount,ro", ro.toString())
+                    .redirectErrorStream(true).start().waitFor());
             int port = ServerProcess.freePort();
             try (ServerProcess p = ServerProcess.start(tmp, List.of(),
                     List.of("-listen=127.0.0.1:" + port, "-volume=" + ro))) {
@@ -121,6 +124,19 @@ class KeepstoreCommandLineIT {
             try (ServerProcess p = ServerProcess.start(tmp, List.of(),
                     List.of("-listen=127.0.0.1:" + port, "-readonly", "-volume=" + ro))) {
                 assertEquals(200, p.awaitHealthy(port).get("/_health/ping").status());
+                assertEquals(0, p.terminate());
+            }
+            // Found without -volume, on a disk the mounts table calls writable: served read-only.
+            Path mounts = tmp.resolve("mounts-ro");
+            Files.writeString(mounts, "tmpfs " + ro + " tmpfs rw 0 0\n");
+            Path token = KeepstoreProcessIT.secretFile(tmp, "token-ro", "admin");
+            try (ServerProcess p = ServerProcess.start(tmp, List.of("-D" + Main.MOUNTS_FILE_PROPERTY + "=" + mounts),
+                    List.of("-listen=127.0.0.1:" + port, "-data-manager-token-file=" + token))) {
+                TestHttp http = p.awaitHealthy(port);
+                JsonNode mountsJson = new ObjectMapper().readTree(
+                        http.get("/mounts", "Authorization", "Bearer admin").body());
+                assertEquals(1, mountsJson.size());
+                assertFalse(mountsJson.get(0).get("allow_write").asBoolean());
                 assertEquals(0, p.terminate());
             }
         } finally {

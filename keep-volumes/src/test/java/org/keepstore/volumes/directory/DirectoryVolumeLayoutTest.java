@@ -324,12 +324,18 @@ class DirectoryVolumeLayoutTest {
         }
     }
 
+    /** {@code size} zero bytes but the first, so blocks made with different markers differ. */
+    private static byte[] filler(int size, int marker) {
+        byte[] data = new byte[size];
+        data[0] = (byte) marker;
+        return data;
+    }
+
     @Test
     void lowFreeSpaceMarksTheVolumeFull() throws Exception {
         try (SmallFilesystem fs = SmallFilesystem.mount(root.resolve("small"), "size=80m")) {
             DirectoryVolume v = new DirectoryVolume(fs.dir, context(NOW, Duration.ZERO));
-            byte[] first = new byte[20 << 20];
-            first[0] = 1;
+            byte[] first = filler(20 << 20, 1);
             String firstHash = md5(first);
             v.write(firstHash, ByteBuffer.wrap(first)); // 80 MiB free before: fine; 60 after
             byte[] second = new byte[1000];
@@ -350,10 +356,8 @@ class DirectoryVolumeLayoutTest {
     void writesRunningOutOfSpaceTogetherDoNotMarkTheVolumeFullForAnHour() throws Exception {
         try (SmallFilesystem fs = SmallFilesystem.mount(root.resolve("small"), "size=100m")) {
             DirectoryVolume v = new DirectoryVolume(fs.dir, context(NOW, Duration.ZERO));
-            byte[] a = new byte[60 << 20];
-            a[0] = 1;
-            byte[] b = new byte[60 << 20];
-            b[0] = 2;
+            byte[] a = filler(60 << 20, 1);
+            byte[] b = filler(60 << 20, 2);
             // Two uploads start while 100 MiB are free, and together need more.
             try (Volume.PendingWrite first = v.startWrite(md5(a));
                  Volume.PendingWrite second = v.startWrite(md5(b))) {
